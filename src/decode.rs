@@ -1,0 +1,397 @@
+//! Stage 1: bytes to text.
+//!
+//! Saved responses arrive as UTF-8 (with or without a byte-order mark) or, from
+//! Windows PowerShell 5.1's `>` and `Out-File`, as UTF-16 with a BOM. Decoding
+//! never fails: invalid sequences become U+FFFD and are reported as repairs.
+//!
+//! The decoded text keeps a [`SourceMap`] back to the original bytes, so every
+//! later stage can report spans in the file the user has.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+
+use crate::repair::{Repair, RepairKind};
+use crate::span::Span;
+
+/// How the input bytes encode text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-8 without a byte-order mark.
+    Utf8,
+    /// UTF-8 behind the byte-order mark `EF BB BF`.
+    Utf8Bom,
+    /// UTF-16 little-endian, behind `FF FE` or detected from its zero bytes.
+    Utf16Le {
+        /// Whether the input starts with a byte-order mark.
+        bom: bool,
+    },
+    /// UTF-16 big-endian, behind `FE FF` or detected from its zero bytes.
+    Utf16Be {
+        /// Whether the input starts with a byte-order mark.
+        bom: bool,
+    },
+}
+
+impl Encoding {
+    /// The length of the byte-order mark the input starts with.
+    pub fn bom_len(self) -> usize {
+        match self {
+            Encoding::Utf8 | Encoding::Utf16Le { bom: false } | Encoding::Utf16Be { bom: false } => 0,
+            Encoding::Utf8Bom => 3,
+            Encoding::Utf16Le { bom: true } | Encoding::Utf16Be { bom: true } => 2,
+        }
+    }
+
+    /// `None` for UTF-8; for UTF-16, whether it is big-endian.
+    pub(crate) fn unit_order(self) -> Option<bool> {
+        match self {
+            Encoding::Utf8 | Encoding::Utf8Bom => None,
+            Encoding::Utf16Le { .. } => Some(false),
+            Encoding::Utf16Be { .. } => Some(true),
+        }
+    }
+
+    /// A short name, as reports show it: `utf-8`, `utf-16le-bom`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Utf8Bom => "utf-8-bom",
+            Encoding::Utf16Le { bom: false } => "utf-16le",
+            Encoding::Utf16Le { bom: true } => "utf-16le-bom",
+            Encoding::Utf16Be { bom: false } => "utf-16be",
+            Encoding::Utf16Be { bom: true } => "utf-16be-bom",
+        }
+    }
+}
+
+impl Serialize for Encoding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// Text decoded from input bytes, with the repairs decoding made.
+#[derive(Debug)]
+pub struct Decoded<'a> {
+    /// The text; borrowed when the input was already clean UTF-8.
+    pub text: Cow<'a, str>,
+    /// How the input was encoded.
+    pub encoding: Encoding,
+    /// Maps offsets in `text` back to offsets in the input bytes.
+    pub source_map: SourceMap,
+    /// BOM removal, transcoding and replaced invalid sequences, in input order.
+    pub repairs: Vec<Repair>,
+}
+
+/// Maps byte offsets in decoded text back to byte offsets in the input.
+#[derive(Clone, Debug)]
+pub enum SourceMap {
+    /// Text offset plus a constant: clean UTF-8, maybe behind a BOM.
+    Shifted(usize),
+    /// UTF-8 with replaced invalid sequences. Each entry is the text and input
+    /// offsets just after one replacement; between entries the map has slope 1.
+    Replacements(Vec<(usize, usize)>),
+    /// UTF-16. Checkpoints pair text and input offsets at character boundaries,
+    /// at least every [`UTF16_CHECKPOINT`] bytes of text; a lookup decodes
+    /// forward from the nearest one.
+    Utf16 {
+        /// Whether the units are big-endian.
+        big_endian: bool,
+        /// `(text offset, input offset)` pairs, ascending, starting at the BOM's end.
+        checkpoints: Vec<(usize, usize)>,
+    },
+}
+
+/// Text bytes between two UTF-16 checkpoints, at most.
+const UTF16_CHECKPOINT: usize = 4096;
+
+impl SourceMap {
+    /// The input offset of text offset `offset`. An offset inside a replacement
+    /// character maps to the start of the bytes it replaced.
+    pub fn to_input(&self, input: &[u8], offset: usize) -> usize {
+        match self {
+            SourceMap::Shifted(shift) => offset + shift,
+            SourceMap::Replacements(points) => {
+                let i = points.partition_point(|&(text, _)| text <= offset);
+                if i == 0 {
+                    return offset;
+                }
+                let (text, original) = points[i - 1];
+                original + (offset - text)
+            }
+            SourceMap::Utf16 {
+                big_endian,
+                checkpoints,
+            } => {
+                let i = checkpoints.partition_point(|&(text, _)| text <= offset);
+                let (mut text, mut original) = checkpoints[i.saturating_sub(1)];
+                let units = input[original..].chunks_exact(2).map(|unit| unit_of(unit, *big_endian));
+                for decoded in char::decode_utf16(units) {
+                    if text >= offset {
+                        break;
+                    }
+                    let (text_len, input_len) = match decoded {
+                        Ok(c) => (c.len_utf8(), 2 * c.len_utf16()),
+                        Err(_) => (char::REPLACEMENT_CHARACTER.len_utf8(), 2),
+                    };
+                    text += text_len;
+                    original += input_len;
+                }
+                original.min(input.len())
+            }
+        }
+    }
+
+    /// The input span of text span `span`.
+    pub fn span_to_input(&self, input: &[u8], span: Span) -> Span {
+        let start = self.to_input(input, span.start);
+        let end = if span.is_empty() { start } else { self.to_input(input, span.end) };
+        Span::new(start, end.max(start))
+    }
+}
+
+fn unit_of(pair: &[u8], big_endian: bool) -> u16 {
+    if big_endian {
+        u16::from_be_bytes([pair[0], pair[1]])
+    } else {
+        u16::from_le_bytes([pair[0], pair[1]])
+    }
+}
+
+/// Decodes `input` to text, detecting its encoding.
+///
+/// A UTF-8 BOM is dropped; UTF-16 is detected by its BOM, or without one by the
+/// zero bytes that ASCII leaves in its first two units. Every change is
+/// reported as a repair whose span is in `input`.
+pub fn decode(input: &[u8]) -> Decoded<'_> {
+    let encoding = detect(input);
+    match encoding.unit_order() {
+        None => decode_utf8(input, encoding),
+        Some(big_endian) => decode_utf16(input, encoding, big_endian),
+    }
+}
+
+fn detect(input: &[u8]) -> Encoding {
+    match input {
+        [0xEF, 0xBB, 0xBF, ..] => Encoding::Utf8Bom,
+        [0xFF, 0xFE, ..] => Encoding::Utf16Le { bom: true },
+        [0xFE, 0xFF, ..] => Encoding::Utf16Be { bom: true },
+        [a, 0, b, 0, ..] if *a != 0 && *b != 0 => Encoding::Utf16Le { bom: false },
+        [0, a, 0, b, ..] if *a != 0 && *b != 0 => Encoding::Utf16Be { bom: false },
+        _ => Encoding::Utf8,
+    }
+}
+
+fn decode_utf8(input: &[u8], encoding: Encoding) -> Decoded<'_> {
+    let bom = encoding.bom_len();
+    let mut repairs = Vec::new();
+    if bom > 0 {
+        repairs.push(Repair::new(
+            RepairKind::ByteOrderMark,
+            Span::new(0, bom),
+            "removed the UTF-8 byte-order mark",
+        ));
+    }
+    let body = &input[bom..];
+    if let Ok(text) = std::str::from_utf8(body) {
+        return Decoded {
+            text: Cow::Borrowed(text),
+            encoding,
+            source_map: SourceMap::Shifted(bom),
+            repairs,
+        };
+    }
+
+    let mut text = String::with_capacity(body.len() + 16);
+    let mut points = vec![(0, bom)];
+    let mut original = bom;
+    let mut pending: Option<(Span, usize)> = None;
+    for chunk in body.utf8_chunks() {
+        text.push_str(chunk.valid());
+        original += chunk.valid().len();
+        let invalid = chunk.invalid().len();
+        if invalid == 0 {
+            continue;
+        }
+        if !chunk.valid().is_empty() {
+            flush_invalid(&mut pending, &mut repairs);
+        }
+        text.push(char::REPLACEMENT_CHARACTER);
+        original += invalid;
+        points.push((text.len(), original));
+        let run = pending.get_or_insert((Span::point(original - invalid), 0));
+        run.0.end = original;
+        run.1 += 1;
+    }
+    flush_invalid(&mut pending, &mut repairs);
+    Decoded {
+        text: Cow::Owned(text),
+        encoding,
+        source_map: SourceMap::Replacements(points),
+        repairs,
+    }
+}
+
+/// Reports a run of adjacent invalid sequences as one repair.
+fn flush_invalid(pending: &mut Option<(Span, usize)>, repairs: &mut Vec<Repair>) {
+    if let Some((span, count)) = pending.take() {
+        let description = if count == 1 {
+            format!("replaced {} invalid UTF-8 byte(s) with U+FFFD", span.len())
+        } else {
+            format!(
+                "replaced {} invalid UTF-8 bytes with {count} U+FFFD characters",
+                span.len()
+            )
+        };
+        repairs.push(Repair::new(RepairKind::InvalidUtf8, span, description));
+    }
+}
+
+fn decode_utf16(input: &[u8], encoding: Encoding, big_endian: bool) -> Decoded<'_> {
+    let bom = encoding.bom_len();
+    let name = if big_endian { "UTF-16BE" } else { "UTF-16LE" };
+    let mut repairs = vec![Repair::new(
+        RepairKind::Utf16,
+        Span::new(0, bom),
+        if bom > 0 {
+            format!("decoded {name} text behind its byte-order mark")
+        } else {
+            format!("decoded {name} text that has no byte-order mark")
+        },
+    )];
+
+    let body = &input[bom..];
+    let mut text = String::with_capacity(body.len() / 2 + 16);
+    let mut checkpoints = vec![(0, bom)];
+    let mut original = bom;
+    let units = body.chunks_exact(2).map(|unit| unit_of(unit, big_endian));
+    for decoded in char::decode_utf16(units) {
+        if text.len() >= checkpoints.last().map_or(0, |&(t, _)| t) + UTF16_CHECKPOINT {
+            checkpoints.push((text.len(), original));
+        }
+        match decoded {
+            Ok(c) => {
+                text.push(c);
+                original += 2 * c.len_utf16();
+            }
+            Err(_) => {
+                text.push(char::REPLACEMENT_CHARACTER);
+                repairs.push(Repair::new(
+                    RepairKind::InvalidUtf16,
+                    Span::new(original, original + 2),
+                    "replaced a lone UTF-16 surrogate with U+FFFD",
+                ));
+                original += 2;
+            }
+        }
+    }
+    if body.len() % 2 == 1 {
+        repairs.push(Repair::new(
+            RepairKind::InvalidUtf16,
+            Span::new(input.len() - 1, input.len()),
+            "dropped the odd byte at the end of UTF-16 input",
+        ));
+    }
+    Decoded {
+        text: Cow::Owned(text),
+        encoding,
+        source_map: SourceMap::Utf16 {
+            big_endian,
+            checkpoints,
+        },
+        repairs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        if bom {
+            out.extend(if big_endian { [0xFE, 0xFF] } else { [0xFF, 0xFE] });
+        }
+        for unit in text.encode_utf16() {
+            out.extend(if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+        }
+        out
+    }
+
+    #[test]
+    fn clean_utf8_is_borrowed_without_repairs() {
+        let decoded = decode(b"{\"a\":1}");
+        assert!(matches!(decoded.text, Cow::Borrowed("{\"a\":1}")));
+        assert_eq!(decoded.encoding, Encoding::Utf8);
+        assert!(decoded.repairs.is_empty());
+    }
+
+    #[test]
+    fn utf8_bom_is_removed_and_offsets_shift() {
+        let input = b"\xEF\xBB\xBF[1]";
+        let decoded = decode(input);
+        assert_eq!(decoded.text, "[1]");
+        assert_eq!(decoded.repairs[0].kind, RepairKind::ByteOrderMark);
+        assert_eq!(decoded.source_map.to_input(input, 1), 4);
+    }
+
+    #[test]
+    fn invalid_utf8_runs_become_replacement_characters() {
+        let input = b"[\"a\xFF\xFEb\", \"\xC3\"]";
+        let decoded = decode(input);
+        assert_eq!(decoded.text, "[\"a\u{FFFD}\u{FFFD}b\", \"\u{FFFD}\"]");
+        let kinds: Vec<_> = decoded.repairs.iter().map(|r| (r.kind, r.span)).collect();
+        assert_eq!(
+            kinds,
+            vec![(RepairKind::InvalidUtf8, Span::new(3, 5)), (RepairKind::InvalidUtf8, Span::new(10, 11))]
+        );
+        // 'b' sits after two 3-byte replacement characters in the text.
+        let b_in_text = decoded.text.find('b').unwrap();
+        assert_eq!(decoded.source_map.to_input(input, b_in_text), 5);
+    }
+
+    #[test]
+    fn utf16_with_and_without_bom_in_both_orders() {
+        for big_endian in [false, true] {
+            for bom in [false, true] {
+                let input = utf16("{\"é\":\"😀\"}", big_endian, bom);
+                let decoded = decode(&input);
+                assert_eq!(decoded.text, "{\"é\":\"😀\"}", "big_endian={big_endian} bom={bom}");
+                assert_eq!(decoded.encoding.unit_order(), Some(big_endian));
+                assert_eq!(decoded.repairs[0].kind, RepairKind::Utf16);
+                let colon = decoded.text.find(':').unwrap();
+                let bom_len = if bom { 2 } else { 0 };
+                assert_eq!(decoded.source_map.to_input(&input, colon), bom_len + 8);
+            }
+        }
+    }
+
+    #[test]
+    fn utf16_map_is_exact_past_many_checkpoints() {
+        let text: String = (0..3000).map(|i| if i % 7 == 0 { "é" } else { "ab" }).collect();
+        let input = utf16(&text, false, true);
+        let decoded = decode(&input);
+        let mut expected = 2;
+        for (offset, c) in decoded.text.char_indices() {
+            assert_eq!(decoded.source_map.to_input(&input, offset), expected);
+            expected += 2 * c.len_utf16();
+        }
+    }
+
+    #[test]
+    fn lone_utf16_surrogate_and_odd_byte_are_reported() {
+        let mut input = vec![0xFF, 0xFE, b'"', 0, 0x00, 0xD8, b'"', 0];
+        input.push(b'x');
+        let decoded = decode(&input);
+        assert_eq!(decoded.text, "\"\u{FFFD}\"");
+        let kinds: Vec<_> = decoded.repairs.iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, vec![RepairKind::Utf16, RepairKind::InvalidUtf16, RepairKind::InvalidUtf16]);
+    }
+
+    #[test]
+    fn a_nul_after_ascii_is_not_mistaken_for_utf16() {
+        let decoded = decode(b"[\0]");
+        assert_eq!(decoded.encoding, Encoding::Utf8);
+    }
+}

@@ -1,0 +1,41 @@
+//! Repair, type, validate and convert saved Microsoft Defender for Endpoint
+//! scan-history API responses.
+//!
+//! The data flows through one stage per module:
+//!
+//! ```text
+//! bytes ─► decode ─► repair ─► strict JSON + repair log ─► records ─► emit CSV / NDJSON
+//! ```
+//!
+//! [`repair`] is the entry point: it takes the bytes of a saved response and
+//! returns strict JSON plus every repair it made, each with its span in the
+//! input.
+//!
+//! ```
+//! // The API's documented sample: bare sibling objects and trailing commas.
+//! let sample = br#"{"value": [{"SessionIds": "01de",
+//!     "ListScannedTargets": {"Ip": "127.0.0.1",},
+//!                           {"Ip": "127.0.0.2",},
+//!     }]}"#;
+//! let repaired = scanhist::repair(sample, &Default::default())?;
+//! let value: serde_json::Value = serde_json::from_str(repaired.text())?;
+//! assert_eq!(value["value"][0]["ListScannedTargets"][1]["Ip"], "127.0.0.2");
+//!
+//! let index = repaired.line_index();
+//! let first = &repaired.repairs()[0];
+//! assert_eq!(first.kind.name(), "trailing-comma");
+//! assert_eq!(index.line_col(first.span.start).to_string(), "2:47");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod decode;
+pub mod repair;
+pub mod span;
+
+pub use decode::Encoding;
+pub use repair::{repair, Note, NoteKind, Repair, RepairError, RepairErrorKind, RepairKind, RepairOptions, Repaired};
+pub use span::{LineCol, LineIndex, Span};
+
+pub mod cli;
+pub mod reformat;

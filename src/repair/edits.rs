@@ -1,0 +1,163 @@
+//! The edits a repair makes to the decoded text, and the offset maps they imply.
+//!
+//! The parser records edits as it goes, mostly in text order. Applying them is
+//! one pass that copies untouched text between edits, so the repaired text is a
+//! minimal edit of the input and costs time linear in its size.
+
+use std::borrow::Cow;
+
+/// One change: replace `start..end` of the decoded text with `insert`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Edit {
+    pub start: usize,
+    pub end: usize,
+    pub insert: Cow<'static, str>,
+}
+
+/// Where one applied edit sits in the input text and in the output.
+#[derive(Clone, Copy, Debug)]
+struct Anchor {
+    text_start: usize,
+    text_end: usize,
+    out_start: usize,
+    out_end: usize,
+}
+
+/// Maps offsets in repaired text back to offsets in the decoded input text.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OutputMap {
+    anchors: Vec<Anchor>,
+}
+
+impl OutputMap {
+    /// The text offset that output offset `offset` came from. Inserted text
+    /// maps to the place it was inserted at.
+    pub fn to_text(&self, offset: usize) -> usize {
+        let i = self.anchors.partition_point(|a| a.out_start <= offset);
+        if i == 0 {
+            return offset;
+        }
+        let anchor = self.anchors[i - 1];
+        if offset < anchor.out_end {
+            anchor.text_start
+        } else {
+            anchor.text_end + (offset - anchor.out_end)
+        }
+    }
+}
+
+/// The result of applying edits: the output, and what is needed to map
+/// positions between it and the text.
+pub(crate) struct Applied {
+    pub output: String,
+    pub map: OutputMap,
+    /// Edit indices in application order: by position, then by record order.
+    order: Vec<usize>,
+    /// `delta[k]`: output length minus text length after the first `k` edits in `order`.
+    delta: Vec<isize>,
+    edits: Vec<Edit>,
+}
+
+impl Applied {
+    /// Applies `edits` (in record order) to `text`.
+    pub fn new(text: &str, edits: Vec<Edit>) -> Applied {
+        let mut order: Vec<usize> = (0..edits.len()).collect();
+        // Stable: edits at one position apply in the order they were recorded.
+        order.sort_by_key(|&i| edits[i].start);
+
+        let inserted: usize = edits.iter().map(|e| e.insert.len()).sum();
+        let mut output = String::with_capacity(text.len() + inserted);
+        let mut anchors = Vec::with_capacity(edits.len());
+        let mut delta = Vec::with_capacity(edits.len() + 1);
+        delta.push(0);
+        let mut cursor = 0;
+        for &i in &order {
+            let edit = &edits[i];
+            if edit.start > cursor {
+                output.push_str(&text[cursor..edit.start]);
+                cursor = edit.start;
+            }
+            let out_start = output.len();
+            output.push_str(&edit.insert);
+            let text_start = cursor;
+            cursor = cursor.max(edit.end);
+            anchors.push(Anchor {
+                text_start,
+                text_end: cursor,
+                out_start,
+                out_end: output.len(),
+            });
+            delta.push(output.len() as isize - cursor as isize);
+        }
+        output.push_str(&text[cursor..]);
+        Applied {
+            output,
+            map: OutputMap { anchors },
+            order,
+            delta,
+            edits,
+        }
+    }
+
+    /// The output offset of text offset `offset`, counting the edits at
+    /// `offset` that were recorded before edit number `recorded_before`.
+    pub fn to_output(&self, offset: usize, recorded_before: usize) -> usize {
+        let k = self.order.partition_point(|&i| {
+            let edit = &self.edits[i];
+            edit.start < offset || (edit.start == offset && i < recorded_before)
+        });
+        (offset as isize + self.delta[k]) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(start: usize, end: usize, insert: &'static str) -> Edit {
+        Edit {
+            start,
+            end,
+            insert: Cow::Borrowed(insert),
+        }
+    }
+
+    #[test]
+    fn applies_out_of_order_edits_by_position_then_record_order() {
+        let text = "a{b}c";
+        // Recorded: delete 'b', insert ']' after '}', then '[' before '{'.
+        let edits = vec![edit(2, 3, ""), edit(4, 4, "]"), edit(1, 1, "[")];
+        let applied = Applied::new(text, edits);
+        assert_eq!(applied.output, "a[{}]c");
+    }
+
+    #[test]
+    fn insertions_at_one_place_keep_record_order() {
+        let applied = Applied::new("x", vec![edit(1, 1, ":"), edit(1, 1, "["), edit(1, 1, "]")]);
+        assert_eq!(applied.output, "x:[]");
+    }
+
+    #[test]
+    fn maps_output_offsets_back_to_text() {
+        let text = "{'a':1,}";
+        let edits = vec![edit(1, 2, "\""), edit(3, 4, "\""), edit(6, 7, "")];
+        let applied = Applied::new(text, edits);
+        assert_eq!(applied.output, "{\"a\":1}");
+        let map = &applied.map;
+        assert_eq!(map.to_text(0), 0);
+        assert_eq!(map.to_text(2), 2);
+        assert_eq!(map.to_text(5), 5);
+        // The '}' moved one byte left when the comma went.
+        assert_eq!(map.to_text(6), 7);
+    }
+
+    #[test]
+    fn to_output_separates_edits_by_record_order() {
+        // A separator (edit 0) belongs before a document starting at 3; the
+        // document's own insertion (edit 1) belongs inside it.
+        let applied = Applied::new("[] .5", vec![edit(2, 3, "\n"), edit(3, 3, "0")]);
+        assert_eq!(applied.output, "[]\n0.5");
+        assert_eq!(applied.to_output(3, 1), 3);
+        assert_eq!(applied.to_output(5, 2), 6);
+    }
+}

@@ -1,0 +1,404 @@
+//! Stage 2: repair text into strict JSON, recording every repair.
+//!
+//! [`repair`] never fails on damaged input: it returns the value it could
+//! recover plus the list of repairs it made. Valid JSON takes a strict fast
+//! path and comes back untouched. Only input with no JSON value in it, or
+//! nested deeper than [`RepairOptions::max_depth`], is an error.
+
+mod edits;
+mod parser;
+mod strict;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+
+use serde::Serialize;
+
+use crate::decode::{decode, Encoding, SourceMap};
+use crate::span::{LineCol, LineIndex, Span};
+
+pub(crate) use edits::OutputMap;
+
+/// What a repair did, by name. The names are stable: logs and tests use them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepairKind {
+    /// A UTF-8 byte-order mark was removed.
+    ByteOrderMark,
+    /// UTF-16 input was transcoded to UTF-8.
+    Utf16,
+    /// Invalid UTF-8 bytes became U+FFFD.
+    InvalidUtf8,
+    /// A lone UTF-16 surrogate or an odd trailing byte in UTF-16 input.
+    InvalidUtf16,
+    /// Objects where a key belongs continued the previous object value as an array.
+    ObjectRun,
+    /// A comma before a closing bracket was removed.
+    TrailingComma,
+    /// A comma was inserted between two members or elements.
+    MissingComma,
+    /// A comma with nothing before it was removed.
+    ExtraComma,
+    /// The input ended early; open strings and containers were closed.
+    Truncated,
+    /// A `//`, `/* */` or `#` comment was removed.
+    Comment,
+    /// A single-quoted string or key was requoted with double quotes.
+    SingleQuotes,
+    /// Typographic quotes used as string delimiters were replaced.
+    SmartQuotes,
+    /// An unquoted key was quoted.
+    UnquotedKey,
+    /// A bare word in value position was quoted as a string.
+    UnquotedString,
+    /// `True`, `None`, `undefined` and the like became JSON literals.
+    NonJsonLiteral,
+    /// `NaN` or an infinity became `null`.
+    NonFiniteNumber,
+    /// A raw control character inside a string was escaped.
+    ControlCharacter,
+    /// A backslash that starts no valid escape was kept as a literal backslash.
+    InvalidEscape,
+    /// A `\u` escape of a lone surrogate became U+FFFD.
+    LoneSurrogate,
+    /// A closing bracket of the wrong kind was replaced.
+    MismatchedCloser,
+    /// A closing bracket was inserted to match a later closer of an outer container.
+    MissingCloser,
+    /// A closing bracket with nothing open was removed.
+    SurplusCloser,
+    /// A Markdown code fence was removed.
+    MarkdownFence,
+    /// An HTTP status line and headers before the body were removed.
+    HttpPreamble,
+    /// Text around the JSON (prose, stray characters) was removed.
+    SurroundingText,
+    /// A JSONP `callback( … )` wrapper was removed.
+    JsonpWrapper,
+    /// A line break was inserted between two documents on one line.
+    DocumentSeparator,
+    /// A colon was inserted or `=` replaced between a key and its value.
+    MissingColon,
+    /// A key without a value was given `null`.
+    MissingValue,
+    /// A value where a key belongs was given a generated key.
+    MissingKey,
+    /// A number with leading zeros, a `+`, or a bare `.` or `e` was normalised.
+    NumberFormat,
+    /// A number beyond the range of a double was kept as a string.
+    NumberOutOfRange,
+    /// A character that cannot start any token was removed.
+    UnexpectedCharacter,
+    /// Whitespace that JSON does not allow (form feed, NBSP, U+FEFF...) was removed.
+    NonJsonWhitespace,
+}
+
+impl RepairKind {
+    /// The kind's stable kebab-case name, as logs print it.
+    pub fn name(self) -> &'static str {
+        macro_rules! names {
+            ($($kind:ident => $name:literal,)*) => {
+                match self { $(RepairKind::$kind => $name,)* }
+            };
+        }
+        names! {
+            ByteOrderMark => "byte-order-mark",
+            Utf16 => "utf16",
+            InvalidUtf8 => "invalid-utf8",
+            InvalidUtf16 => "invalid-utf16",
+            ObjectRun => "object-run",
+            TrailingComma => "trailing-comma",
+            MissingComma => "missing-comma",
+            ExtraComma => "extra-comma",
+            Truncated => "truncated",
+            Comment => "comment",
+            SingleQuotes => "single-quotes",
+            SmartQuotes => "smart-quotes",
+            UnquotedKey => "unquoted-key",
+            UnquotedString => "unquoted-string",
+            NonJsonLiteral => "non-json-literal",
+            NonFiniteNumber => "non-finite-number",
+            ControlCharacter => "control-character",
+            InvalidEscape => "invalid-escape",
+            LoneSurrogate => "lone-surrogate",
+            MismatchedCloser => "mismatched-closer",
+            MissingCloser => "missing-closer",
+            SurplusCloser => "surplus-closer",
+            MarkdownFence => "markdown-fence",
+            HttpPreamble => "http-preamble",
+            SurroundingText => "surrounding-text",
+            JsonpWrapper => "jsonp-wrapper",
+            DocumentSeparator => "document-separator",
+            MissingColon => "missing-colon",
+            MissingValue => "missing-value",
+            MissingKey => "missing-key",
+            NumberFormat => "number-format",
+            NumberOutOfRange => "number-out-of-range",
+            UnexpectedCharacter => "unexpected-character",
+            NonJsonWhitespace => "non-json-whitespace",
+        }
+    }
+}
+
+impl fmt::Display for RepairKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One change made to turn the input into strict JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Repair {
+    /// What kind of repair this was.
+    pub kind: RepairKind,
+    /// The bytes of the original input it concerns; empty for an insertion.
+    pub span: Span,
+    /// One line saying what was done, lowercase, without a trailing period.
+    pub description: Cow<'static, str>,
+}
+
+impl Repair {
+    pub(crate) fn new(kind: RepairKind, span: Span, description: impl Into<Cow<'static, str>>) -> Self {
+        Repair {
+            kind,
+            span,
+            description: description.into(),
+        }
+    }
+}
+
+/// Something worth telling that did not change the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoteKind {
+    /// A key appears twice in one object; the last value wins, as in serde_json.
+    DuplicateKey,
+}
+
+impl NoteKind {
+    /// The kind's stable kebab-case name, as logs print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NoteKind::DuplicateKey => "duplicate-key",
+        }
+    }
+}
+
+/// A finding that left the text as it was.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Note {
+    /// What was found.
+    pub kind: NoteKind,
+    /// The bytes of the original input it concerns.
+    pub span: Span,
+    /// One line saying what was found.
+    pub description: Cow<'static, str>,
+}
+
+/// Limits for [`repair`].
+#[derive(Clone, Debug)]
+pub struct RepairOptions {
+    /// Containers nested deeper than this are an error, not a stack overflow.
+    pub max_depth: usize,
+}
+
+impl Default for RepairOptions {
+    fn default() -> Self {
+        RepairOptions { max_depth: 512 }
+    }
+}
+
+/// Why input could not be turned into any JSON value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} at line {} column {}", position.line, position.column)]
+pub struct RepairError {
+    /// What was wrong.
+    pub kind: RepairErrorKind,
+    /// Where, in the original input.
+    pub span: Span,
+    /// `span.start` as line and column.
+    pub position: LineCol,
+}
+
+/// The reasons [`repair`] can fail.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RepairErrorKind {
+    /// Nothing but whitespace and comments.
+    #[error("input is empty")]
+    Empty,
+    /// Text, but no JSON value anywhere in it.
+    #[error("no JSON value found")]
+    NoValue,
+    /// Containers nested deeper than the limit.
+    #[error("nesting deeper than {limit} levels")]
+    TooDeep {
+        /// The limit in force.
+        limit: usize,
+    },
+}
+
+/// Repaired input: strict JSON text, the documents in it, and what was done.
+#[derive(Debug)]
+pub struct Repaired<'a> {
+    input: &'a [u8],
+    encoding: Encoding,
+    source_map: SourceMap,
+    text: Cow<'a, str>,
+    documents: Vec<Range<usize>>,
+    repairs: Vec<Repair>,
+    notes: Vec<Note>,
+    output_map: OutputMap,
+}
+
+impl<'a> Repaired<'a> {
+    /// The repaired text: every document, in input order, each starting on a
+    /// line of its own. Borrowed from the input when nothing changed.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Consumes the result, keeping only the repaired text.
+    pub fn into_text(self) -> Cow<'a, str> {
+        self.text
+    }
+
+    /// The byte ranges of the documents in [`Repaired::text`], in order.
+    pub fn document_ranges(&self) -> &[Range<usize>] {
+        &self.documents
+    }
+
+    /// Each document's strict JSON text, in order.
+    pub fn documents(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.documents.iter().map(|range| &self.text[range.clone()])
+    }
+
+    /// Every repair, ordered by position in the input.
+    pub fn repairs(&self) -> &[Repair] {
+        &self.repairs
+    }
+
+    /// Findings that did not change the text, ordered by position.
+    pub fn notes(&self) -> &[Note] {
+        &self.notes
+    }
+
+    /// How the input was encoded.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// The original input.
+    pub fn input(&self) -> &'a [u8] {
+        self.input
+    }
+
+    /// An index that turns input offsets into lines and columns.
+    pub fn line_index(&self) -> LineIndex<'a> {
+        LineIndex::new(self.input, self.encoding)
+    }
+
+    /// The input offset that byte `offset` of [`Repaired::text`] came from.
+    /// Inserted text maps to where it was inserted.
+    pub fn input_offset(&self, offset: usize) -> usize {
+        let text_offset = self.output_map.to_text(offset);
+        self.source_map.to_input(self.input, text_offset)
+    }
+
+    /// The input span of a span of [`Repaired::text`].
+    pub fn input_span(&self, span: Span) -> Span {
+        let start = self.input_offset(span.start);
+        let end = if span.is_empty() { start } else { self.input_offset(span.end) };
+        Span::new(start, end.max(start))
+    }
+}
+
+/// Repairs `input` into strict JSON.
+///
+/// Decodes the bytes (UTF-8, UTF-16, BOMs), then tries a strict parse; only
+/// input that fails it, or has duplicate keys, goes through the tolerant
+/// parser. The result keeps every document found, in order.
+///
+/// # Errors
+///
+/// Fails only when the input holds no JSON value at all, or nests containers
+/// deeper than `options.max_depth`.
+///
+/// # Examples
+///
+/// ```
+/// let repaired = scanhist::repair(b"{'ip': '10.0.0.1',}", &Default::default()).unwrap();
+/// assert_eq!(repaired.text(), r#"{"ip": "10.0.0.1"}"#);
+/// let kinds: Vec<_> = repaired.repairs().iter().map(|r| r.kind.name()).collect();
+/// assert_eq!(kinds, ["single-quotes", "single-quotes", "trailing-comma"]);
+/// ```
+pub fn repair<'a>(input: &'a [u8], options: &RepairOptions) -> Result<Repaired<'a>, RepairError> {
+    let decoded = decode(input);
+    let text: &str = &decoded.text;
+
+    if strict::is_strict_json_without_duplicates(text) {
+        let start = text.len() - text.trim_start_matches(is_json_whitespace).len();
+        let end = text.trim_end_matches(is_json_whitespace).len();
+        return Ok(Repaired {
+            input,
+            encoding: decoded.encoding,
+            source_map: decoded.source_map,
+            text: decoded.text,
+            documents: vec![start..end],
+            repairs: decoded.repairs,
+            notes: Vec::new(),
+            output_map: OutputMap::default(),
+        });
+    }
+
+    let parsed = parser::parse(text, options.max_depth).map_err(|failure| {
+        let span = decoded.source_map.span_to_input(input, failure.span);
+        let position = LineIndex::new(input, decoded.encoding).line_col(span.start);
+        RepairError {
+            kind: failure.kind,
+            span,
+            position,
+        }
+    })?;
+
+    let to_input = |span: Span| decoded.source_map.span_to_input(input, span);
+    let mut repairs = decoded.repairs;
+    repairs.extend(parsed.repairs.into_iter().map(|r| Repair { span: to_input(r.span), ..r }));
+    repairs.sort_by_key(|r| r.span.start);
+    let notes = parsed
+        .notes
+        .into_iter()
+        .map(|n| Note {
+            span: to_input(n.span),
+            ..n
+        })
+        .collect();
+
+    let (text, documents, output_map) = if parsed.edits.is_empty() {
+        let documents = parsed.documents.iter().map(|d| d.start..d.end).collect();
+        (decoded.text, documents, OutputMap::default())
+    } else {
+        let applied = edits::Applied::new(text, parsed.edits);
+        let documents = parsed
+            .documents
+            .iter()
+            .map(|d| applied.to_output(d.start, d.first_edit)..applied.to_output(d.end, d.end_edit))
+            .collect();
+        (Cow::Owned(applied.output), documents, applied.map)
+    };
+
+    Ok(Repaired {
+        input,
+        encoding: decoded.encoding,
+        source_map: decoded.source_map,
+        text,
+        documents,
+        repairs,
+        notes,
+        output_map,
+    })
+}
+
+fn is_json_whitespace(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}

@@ -1,0 +1,1460 @@
+//! The tolerant parser: one forward pass over the decoded text that records
+//! the edits turning it into strict JSON.
+//!
+//! Containers live on an explicit stack, so depth costs heap, not call stack,
+//! and the limit is checked before each push. Each byte is looked at a bounded
+//! number of times; the only look-ahead is a peek past whitespace and comments
+//! after a comma inside an object run.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use super::edits::Edit;
+use super::{Note, NoteKind, Repair, RepairErrorKind, RepairKind};
+use crate::span::Span;
+
+/// What the parser found, in decoded-text coordinates.
+pub(super) struct Parsed {
+    /// Edits in the order they were recorded.
+    pub edits: Vec<Edit>,
+    pub repairs: Vec<Repair>,
+    pub notes: Vec<Note>,
+    pub documents: Vec<Document>,
+}
+
+/// One top-level value: its text range and the edits recorded while it was open.
+pub(super) struct Document {
+    pub start: usize,
+    pub end: usize,
+    /// The number of edits recorded before the document began.
+    pub first_edit: usize,
+    /// The number of edits recorded when the document was complete.
+    pub end_edit: usize,
+}
+
+/// A failure, in decoded-text coordinates.
+pub(super) struct Failure {
+    pub kind: RepairErrorKind,
+    pub span: Span,
+}
+
+/// Objects with more keys than this switch from a linear scan to a hash set.
+const LINEAR_KEY_SCAN: usize = 32;
+
+pub(super) fn parse(text: &str, max_depth: usize) -> Result<Parsed, Failure> {
+    let mut parser = Parser::new(text, max_depth);
+    parser.run()?;
+    if parser.documents.is_empty() {
+        let only_trivia = parser
+            .repairs
+            .iter()
+            .all(|r| matches!(r.kind, RepairKind::Comment | RepairKind::NonJsonWhitespace));
+        let kind = if only_trivia { RepairErrorKind::Empty } else { RepairErrorKind::NoValue };
+        return Err(Failure {
+            kind,
+            span: Span::new(0, text.len()),
+        });
+    }
+    Ok(Parsed {
+        edits: parser.edits,
+        repairs: parser.repairs,
+        notes: parser.notes,
+        documents: parser.documents,
+    })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Container {
+    Object,
+    Array,
+    /// An array the parser opened itself: objects that followed an object
+    /// value where a key belonged.
+    Run,
+}
+
+impl Container {
+    fn closer(self) -> u8 {
+        match self {
+            Container::Object => b'}',
+            Container::Array | Container::Run => b']',
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Container::Object => "object",
+            Container::Array | Container::Run => "array",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Just after the opener.
+    Open,
+    /// After a comma; `Some` holds the comma's offset, `None` an inserted comma.
+    AfterComma(Option<usize>),
+    /// After an object key.
+    AfterKey,
+    /// After an object key's colon, or while its value is open.
+    AfterColon,
+    /// After a complete member or element.
+    AfterValue,
+}
+
+struct Frame<'t> {
+    container: Container,
+    /// Offset of the opening bracket (of the first object, for a run).
+    open: usize,
+    state: State,
+    /// The last complete value in this container.
+    value: Span,
+    value_is_object: bool,
+    /// Objects: the current key, and where its member begins (its comma or key).
+    key: Span,
+    member_start: usize,
+    members: usize,
+    /// Objects: where this object's keys begin in `Parser::keys`, or the set
+    /// they moved to once there were many.
+    keys_base: usize,
+    key_set: Option<HashSet<Cow<'t, str>>>,
+}
+
+impl Frame<'_> {
+    fn new(container: Container, open: usize, keys_base: usize) -> Self {
+        Frame {
+            container,
+            open,
+            state: State::Open,
+            value: Span::point(open),
+            value_is_object: false,
+            key: Span::point(open),
+            member_start: open,
+            members: 0,
+            keys_base,
+            key_set: None,
+        }
+    }
+}
+
+/// How a string token was delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Quote {
+    Double,
+    Single,
+    /// “…” — closed by ” or “.
+    SmartDouble,
+    /// ‘…’
+    SmartSingle,
+}
+
+/// A lexed string: the span of the whole token, and of its contents.
+struct StringToken {
+    span: Span,
+    content: Span,
+    quote: Quote,
+    has_escape: bool,
+}
+
+/// The most recent top-level garbage region, for merging.
+#[derive(Clone, Copy)]
+struct Garbage {
+    repair: usize,
+    edit: usize,
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    bytes: &'t [u8],
+    pos: usize,
+    max_depth: usize,
+    stack: Vec<Frame<'t>>,
+    keys: Vec<Cow<'t, str>>,
+    edits: Vec<Edit>,
+    repairs: Vec<Repair>,
+    notes: Vec<Note>,
+    documents: Vec<Document>,
+    /// The document being parsed: its start and the edit count before it.
+    open_document: Option<(usize, usize)>,
+    last_document_end: Option<usize>,
+    garbage: Option<Garbage>,
+    jsonp_open: bool,
+}
+
+fn is_json_whitespace(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Bytes that end a bare word: whitespace, structure, quotes, and the
+/// characters that mean something else (`(`, `)`, `;`, `=`) or nothing.
+fn ends_word(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\t' | b'\n' | b'\r' | b'{' | b'}' | b'[' | b']' | b':' | b',' | b'"' | b'\'' | b'(' | b')' | b';' | b'='
+    ) || b < 0x20
+        || b == 0x7F
+}
+
+fn describe(b: u8) -> String {
+    if b.is_ascii_graphic() {
+        format!("'{}'", b as char)
+    } else {
+        format!("byte 0x{b:02X}")
+    }
+}
+
+impl<'t> Parser<'t> {
+    fn new(text: &'t str, max_depth: usize) -> Self {
+        Parser {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            max_depth,
+            stack: Vec::new(),
+            keys: Vec::new(),
+            edits: Vec::new(),
+            repairs: Vec::new(),
+            notes: Vec::new(),
+            documents: Vec::new(),
+            open_document: None,
+            last_document_end: None,
+            garbage: None,
+            jsonp_open: false,
+        }
+    }
+
+    // ----- recording ---------------------------------------------------------
+
+    fn edit(&mut self, start: usize, end: usize, insert: impl Into<Cow<'static, str>>) {
+        self.edits.push(Edit {
+            start,
+            end,
+            insert: insert.into(),
+        });
+    }
+
+    fn repair(&mut self, kind: RepairKind, span: Span, description: impl Into<Cow<'static, str>>) {
+        self.repairs.push(Repair::new(kind, span, description));
+    }
+
+    /// Deletes `span` as a repair of `kind`, merging with an identical repair
+    /// that ends where this one starts.
+    fn delete(&mut self, kind: RepairKind, span: Span, description: impl Into<Cow<'static, str>>) {
+        if let (Some(repair), Some(edit)) = (self.repairs.last_mut(), self.edits.last_mut()) {
+            let mergeable = matches!(kind, RepairKind::UnexpectedCharacter | RepairKind::NonJsonWhitespace);
+            if mergeable && repair.kind == kind && repair.span.end == span.start && edit.end == span.start {
+                repair.span.end = span.end;
+                edit.end = span.end;
+                if kind == RepairKind::UnexpectedCharacter {
+                    repair.description = Cow::Owned(format!("removed {} unexpected bytes", repair.span.len()));
+                }
+                return;
+            }
+        }
+        self.edit(span.start, span.end, "");
+        self.repair(kind, span, description);
+    }
+
+    fn insert(&mut self, at: usize, text: &'static str, kind: RepairKind, description: impl Into<Cow<'static, str>>) {
+        self.edit(at, at, text);
+        self.repair(kind, Span::point(at), description);
+    }
+
+    // ----- main loop ---------------------------------------------------------
+
+    fn run(&mut self) -> Result<(), Failure> {
+        loop {
+            self.skip_trivia();
+            let Some(&b) = self.bytes.get(self.pos) else {
+                break;
+            };
+            let Some(frame) = self.stack.last() else {
+                self.top_level(b)?;
+                continue;
+            };
+            match (frame.container, frame.state) {
+                (Container::Object, State::Open | State::AfterComma(_)) => self.object_key(b)?,
+                (Container::Object, State::AfterKey) => self.object_colon(b)?,
+                (Container::Object, State::AfterColon) => self.object_value(b)?,
+                (_, State::AfterValue) => self.after_value(b)?,
+                (Container::Array | Container::Run, _) => self.array_value(b)?,
+            }
+        }
+        self.finish_truncated();
+        Ok(())
+    }
+
+    /// Skips whitespace; removes comments and whitespace JSON does not allow.
+    fn skip_trivia(&mut self) {
+        loop {
+            while self.pos < self.bytes.len() && is_json_whitespace(self.bytes[self.pos]) {
+                self.pos += 1;
+            }
+            let start = self.pos;
+            match self.bytes.get(start..).unwrap_or_default() {
+                [b'/', b'/', ..] | [b'#', ..] => {
+                    let end = memchr::memchr(b'\n', &self.bytes[start..]).map_or(self.bytes.len(), |i| start + i);
+                    let end = if end > start && self.bytes[end - 1] == b'\r' { end - 1 } else { end };
+                    self.delete(RepairKind::Comment, Span::new(start, end), "removed a line comment");
+                    self.pos = end;
+                }
+                [b'/', b'*', ..] => {
+                    match memchr::memmem::find(&self.bytes[start + 2..], b"*/") {
+                        Some(i) => {
+                            let end = start + 2 + i + 2;
+                            self.delete(RepairKind::Comment, Span::new(start, end), "removed a block comment");
+                            self.pos = end;
+                        }
+                        None => {
+                            let end = self.bytes.len();
+                            self.delete(
+                                RepairKind::Comment,
+                                Span::new(start, end),
+                                "removed a block comment left open at the end of input",
+                            );
+                            self.pos = end;
+                        }
+                    }
+                }
+                rest => {
+                    let len = non_json_whitespace_len(rest);
+                    if len == 0 {
+                        return;
+                    }
+                    self.delete(
+                        RepairKind::NonJsonWhitespace,
+                        Span::new(start, start + len),
+                        "removed whitespace that JSON does not allow",
+                    );
+                    self.pos += len;
+                }
+            }
+        }
+    }
+
+    // ----- top level ---------------------------------------------------------
+
+    fn top_level(&mut self, b: u8) -> Result<(), Failure> {
+        match b {
+            b'{' | b'[' => {
+                self.begin_document();
+                self.open_container(b)
+            }
+            b'}' | b']' => {
+                let span = Span::new(self.pos, self.pos + 1);
+                self.delete(
+                    RepairKind::SurplusCloser,
+                    span,
+                    format!("removed '{}' that closes nothing", b as char),
+                );
+                self.pos += 1;
+                Ok(())
+            }
+            b')' if self.jsonp_open => {
+                self.close_jsonp();
+                Ok(())
+            }
+            _ => {
+                if self.top_level_scalar()? || self.jsonp_open_here() {
+                    return Ok(());
+                }
+                self.top_level_garbage();
+                Ok(())
+            }
+        }
+    }
+
+    /// Marks the start of a document, separating it from one that ended on the same line.
+    fn begin_document(&mut self) {
+        if let Some(previous_end) = self.last_document_end {
+            if memchr::memchr(b'\n', &self.bytes[previous_end..self.pos]).is_none() {
+                self.insert(
+                    self.pos,
+                    "\n",
+                    RepairKind::DocumentSeparator,
+                    "inserted a line break between two documents on one line",
+                );
+            }
+        }
+        self.garbage = None;
+        self.open_document = Some((self.pos, self.edits.len()));
+    }
+
+    fn end_document(&mut self, end: usize) {
+        let (start, first_edit) = self.open_document.take().expect("a document is open");
+        self.documents.push(Document {
+            start,
+            end,
+            first_edit,
+            end_edit: self.edits.len(),
+        });
+        self.last_document_end = Some(end);
+    }
+
+    /// A string, number or literal alone on the rest of its line is a document.
+    /// Anything else starting a line of prose is not. Returns whether it was one.
+    fn top_level_scalar(&mut self) -> Result<bool, Failure> {
+        let b = self.bytes[self.pos];
+        let plausible = b == b'"'
+            || b == b'-'
+            || b.is_ascii_digit()
+            || ["true", "false", "null"].iter().any(|w| self.word_at(self.pos) == *w);
+        if !plausible {
+            return Ok(false);
+        }
+        let (edits, repairs, notes) = (self.edits.len(), self.repairs.len(), self.notes.len());
+        let garbage = self.garbage;
+        let start = self.pos;
+        self.begin_document();
+        self.scalar(b)?;
+        if self.open_document.is_none() && self.rest_of_line_is_blank() {
+            return Ok(true);
+        }
+        // Not a document after all: undo and treat the line as text.
+        self.edits.truncate(edits);
+        self.repairs.truncate(repairs);
+        self.notes.truncate(notes);
+        if self.open_document.is_none() {
+            self.documents.pop();
+            self.last_document_end = self.documents.last().map(|d| d.end);
+        }
+        self.open_document = None;
+        self.garbage = garbage;
+        self.pos = start;
+        Ok(false)
+    }
+
+    fn rest_of_line_is_blank(&self) -> bool {
+        let rest = &self.bytes[self.pos..];
+        let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+        line.iter().all(|&b| is_json_whitespace(b))
+    }
+
+    /// `callback(` before a document: a JSONP wrapper. Returns whether it was one.
+    fn jsonp_open_here(&mut self) -> bool {
+        let word = self.word_at(self.pos);
+        let is_identifier = !word.is_empty()
+            && word
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'.')
+            && !word.as_bytes()[0].is_ascii_digit();
+        if !is_identifier || self.jsonp_open {
+            return false;
+        }
+        let mut paren = self.pos + word.len();
+        while paren < self.bytes.len() && matches!(self.bytes[paren], b' ' | b'\t') {
+            paren += 1;
+        }
+        if self.bytes.get(paren) != Some(&b'(') {
+            return false;
+        }
+        let span = Span::new(self.pos, paren + 1);
+        self.delete(RepairKind::JsonpWrapper, span, format!("removed the JSONP wrapper '{word}('"));
+        self.jsonp_open = true;
+        self.pos = paren + 1;
+        true
+    }
+
+    fn close_jsonp(&mut self) {
+        let start = self.pos;
+        let mut end = start + 1;
+        let mut after = end;
+        while after < self.bytes.len() && matches!(self.bytes[after], b' ' | b'\t') {
+            after += 1;
+        }
+        if self.bytes.get(after) == Some(&b';') {
+            end = after + 1;
+        }
+        self.delete(
+            RepairKind::JsonpWrapper,
+            Span::new(start, end),
+            "removed the end of the JSONP wrapper",
+        );
+        self.jsonp_open = false;
+        self.pos = end;
+    }
+
+    /// Removes text up to the next `{` or `[` on this line, or its end. Lines
+    /// of such text separated only by whitespace become one repair.
+    fn top_level_garbage(&mut self) {
+        let start = self.pos;
+        let rest = &self.bytes[start..];
+        let end = start + memchr::memchr3(b'{', b'[', b'\n', rest).unwrap_or(rest.len());
+        let end = if end > start && self.bytes[end - 1] == b'\r' { end - 1 } else { end };
+        let end = end.max(start + self.text[start..].chars().next().map_or(1, char::len_utf8));
+        self.pos = end;
+
+        if let Some(garbage) = &self.garbage {
+            let (repair, edit) = (garbage.repair, garbage.edit);
+            let contiguous = repair + 1 == self.repairs.len()
+                && edit + 1 == self.edits.len()
+                && self.bytes[self.edits[edit].end..start].iter().all(|&b| is_json_whitespace(b));
+            if contiguous {
+                self.edits[edit].end = end;
+                self.repairs[repair].span.end = end;
+                return;
+            }
+        }
+
+        let line = &self.text[start..end];
+        let (kind, description) = if line.starts_with("```") || line.starts_with("~~~") {
+            (RepairKind::MarkdownFence, "removed a Markdown code fence")
+        } else if line.starts_with("HTTP/") && self.documents.is_empty() {
+            (RepairKind::HttpPreamble, "removed the HTTP status line and headers before the body")
+        } else {
+            (RepairKind::SurroundingText, "removed text outside the JSON")
+        };
+        self.edit(start, end, "");
+        self.repair(kind, Span::new(start, end), description);
+        self.garbage = Some(Garbage {
+            repair: self.repairs.len() - 1,
+            edit: self.edits.len() - 1,
+        });
+    }
+
+    // ----- containers --------------------------------------------------------
+
+    fn open_container(&mut self, b: u8) -> Result<(), Failure> {
+        let container = if b == b'{' { Container::Object } else { Container::Array };
+        self.push(container, self.pos)?;
+        self.pos += 1;
+        Ok(())
+    }
+
+    fn push(&mut self, container: Container, open: usize) -> Result<(), Failure> {
+        if self.stack.len() >= self.max_depth {
+            return Err(Failure {
+                kind: RepairErrorKind::TooDeep { limit: self.max_depth },
+                span: Span::new(open, open + 1),
+            });
+        }
+        self.stack.push(Frame::new(container, open, self.keys.len()));
+        Ok(())
+    }
+
+    /// Records a complete value in the enclosing container, or ends a document.
+    fn value_done(&mut self, span: Span, is_object: bool) {
+        match self.stack.last_mut() {
+            Some(frame) => {
+                if frame.container != Container::Object {
+                    frame.members += 1;
+                }
+                frame.value = span;
+                frame.value_is_object = is_object;
+                frame.state = State::AfterValue;
+            }
+            None => self.end_document(span.end),
+        }
+    }
+
+    /// Closes the top frame with the closer at `self.pos`.
+    fn close_top(&mut self) {
+        self.settle(self.pos);
+        self.pos += 1;
+        self.pop(self.pos);
+    }
+
+    /// Settles what the top frame's state left open before a closer at `closer_at`:
+    /// a trailing comma goes, a key without a value gets `null`.
+    fn settle(&mut self, closer_at: usize) {
+        let frame = self.stack.last().expect("a frame is open");
+        match (frame.container, frame.state) {
+            (_, State::AfterComma(Some(comma))) => {
+                self.delete(RepairKind::TrailingComma, Span::new(comma, comma + 1), "removed a trailing comma");
+            }
+            (Container::Object, State::AfterKey) => {
+                let at = frame.key.end;
+                let key = self.key_text(frame.key).into_owned();
+                self.insert(at, ": null", RepairKind::MissingValue, format!("gave key {key:?} the value null"));
+            }
+            (Container::Object, State::AfterColon) => {
+                let key = self.key_text(frame.key).into_owned();
+                self.insert(
+                    closer_at,
+                    "null",
+                    RepairKind::MissingValue,
+                    format!("gave key {key:?} the value null"),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn pop(&mut self, end: usize) {
+        let frame = self.stack.pop().expect("a frame is open");
+        if frame.container == Container::Object {
+            self.keys.truncate(frame.keys_base);
+        }
+        self.value_done(Span::new(frame.open, end), frame.container == Container::Object);
+    }
+
+    /// A closing bracket at `self.pos` inside a container.
+    fn closer(&mut self, b: u8) {
+        let top = self.stack.last().expect("a frame is open").container;
+        match (top, b) {
+            // The object that held the run closes: the run ends first.
+            (Container::Run, b'}') => return self.end_run(),
+            // The run's own closer: the ']' whose '[' was missing.
+            (Container::Run, _) => {
+                self.pos += 1;
+                return self.finish_run(self.pos, false);
+            }
+            _ if top.closer() == b => return self.close_top(),
+            _ => {}
+        }
+        if let Some(depth) = self.stack.iter().rposition(|f| f.container.closer() == b) {
+            // Close everything inside the container this closer matches.
+            while self.stack.len() > depth + 1 {
+                let frame = self.stack.last().expect("a frame is open");
+                if frame.container == Container::Run {
+                    self.end_run();
+                    continue;
+                }
+                let (closer, noun) = if frame.container == Container::Object { ("}", "object") } else { ("]", "array") };
+                self.settle(self.pos);
+                self.insert(
+                    self.pos,
+                    closer,
+                    RepairKind::MissingCloser,
+                    format!("inserted '{closer}' to close an {noun} before '{}'", b as char),
+                );
+                self.pop(self.pos);
+            }
+            return self.closer(b);
+        }
+        let right = top.closer();
+        self.edit(self.pos, self.pos + 1, if right == b'}' { "}" } else { "]" });
+        self.repair(
+            RepairKind::MismatchedCloser,
+            Span::new(self.pos, self.pos + 1),
+            format!("replaced '{}' with '{}' to close an {}", b as char, right as char, top.noun()),
+        );
+        self.close_top();
+    }
+
+    // ----- objects -----------------------------------------------------------
+
+    fn object_key(&mut self, b: u8) -> Result<(), Failure> {
+        let frame = self.stack.last().expect("a frame is open");
+        let comma = match frame.state {
+            State::AfterComma(comma) => comma,
+            _ => None,
+        };
+        match b {
+            b'}' | b']' => self.closer(b),
+            b',' => {
+                let span = Span::new(self.pos, self.pos + 1);
+                self.delete(RepairKind::ExtraComma, span, "removed a comma with no member before it");
+                self.pos += 1;
+            }
+            b'{' if frame.value_is_object && frame.state != State::Open => self.start_run(comma)?,
+            b'"' | b'\'' => self.key(),
+            _ if self.smart_quote_at(self.pos).is_some() => self.key(),
+            b':' => self.missing_key(),
+            _ if self.word_at(self.pos).is_empty() => {
+                if self.starts_value(b) {
+                    self.missing_key();
+                } else {
+                    self.unexpected();
+                }
+            }
+            _ => self.unquoted_key(),
+        }
+        Ok(())
+    }
+
+    fn key(&mut self) {
+        let token = self.string();
+        self.key_done(token.span, token.content, token.quote, token.has_escape);
+    }
+
+    fn unquoted_key(&mut self) {
+        let start = self.pos;
+        let word = self.word_at(start);
+        let end = start + word.len();
+        self.quote_word(start, end);
+        self.repair(RepairKind::UnquotedKey, Span::new(start, end), format!("quoted the key {word:?}"));
+        self.pos = end;
+        self.key_done(Span::new(start, end), Span::new(start, end), Quote::Double, false);
+    }
+
+    /// A value or colon where a key belongs: give the member a generated key.
+    fn missing_key(&mut self) {
+        let frame = self.stack.last().expect("a frame is open");
+        let name = format!("_{}", frame.members);
+        let at = self.pos;
+        let insert = if self.bytes[at] == b':' { format!("\"{name}\"") } else { format!("\"{name}\": ") };
+        self.edit(at, at, insert);
+        self.repair(
+            RepairKind::MissingKey,
+            Span::point(at),
+            format!("gave a value with no key the key {name:?}"),
+        );
+        let member_start = self.member_start_here();
+        let frame = self.stack.last_mut().expect("a frame is open");
+        frame.key = Span::point(at);
+        frame.member_start = member_start;
+        frame.members += 1;
+        frame.state = if self.bytes[at] == b':' { State::AfterKey } else { State::AfterColon };
+    }
+
+    fn member_start_here(&self) -> usize {
+        let frame = self.stack.last().expect("a frame is open");
+        match frame.state {
+            State::AfterComma(Some(comma)) => comma,
+            State::AfterComma(None) => frame.value.end,
+            _ => self.pos,
+        }
+    }
+
+    fn key_done(&mut self, span: Span, content: Span, quote: Quote, has_escape: bool) {
+        let member_start = match self.stack.last().expect("a frame is open").state {
+            State::AfterComma(Some(comma)) => comma,
+            State::AfterComma(None) => self.stack.last().expect("a frame is open").value.end,
+            _ => span.start,
+        };
+        let key: Cow<'t, str> = if has_escape || quote == Quote::Single {
+            Cow::Owned(unescape(&self.text[content.start..content.end]))
+        } else {
+            Cow::Borrowed(&self.text[content.start..content.end])
+        };
+        let frame = self.stack.last_mut().expect("a frame is open");
+        frame.key = span;
+        frame.member_start = member_start;
+        frame.members += 1;
+        frame.state = State::AfterKey;
+
+        let seen = &self.keys[frame.keys_base..];
+        let duplicate = match &mut frame.key_set {
+            Some(set) => !set.insert(key.clone()),
+            None => {
+                let duplicate = seen.contains(&key);
+                if seen.len() >= LINEAR_KEY_SCAN {
+                    frame.key_set = Some(self.keys.drain(frame.keys_base..).chain([key.clone()]).collect());
+                } else {
+                    self.keys.push(key.clone());
+                }
+                duplicate
+            }
+        };
+        if duplicate {
+            self.notes.push(Note {
+                kind: NoteKind::DuplicateKey,
+                span,
+                description: Cow::Owned(format!("duplicate key {key:?}; the last value is kept")),
+            });
+        }
+    }
+
+    fn object_colon(&mut self, b: u8) -> Result<(), Failure> {
+        match b {
+            b':' => {
+                self.pos += 1;
+                self.set_state(State::AfterColon);
+            }
+            b'=' => {
+                self.edit(self.pos, self.pos + 1, ":");
+                self.repair(
+                    RepairKind::MissingColon,
+                    Span::new(self.pos, self.pos + 1),
+                    "replaced '=' with ':' after a key",
+                );
+                self.pos += 1;
+                self.set_state(State::AfterColon);
+            }
+            b'}' | b']' => self.closer(b),
+            b',' => {
+                let frame = self.stack.last().expect("a frame is open");
+                let (at, key) = (frame.key.end, self.key_text(frame.key).into_owned());
+                self.insert(at, ": null", RepairKind::MissingValue, format!("gave key {key:?} the value null"));
+                let frame = self.stack.last_mut().expect("a frame is open");
+                frame.value = Span::point(at);
+                frame.value_is_object = false;
+                frame.state = State::AfterValue;
+            }
+            _ if self.starts_value(b) => {
+                let frame = self.stack.last().expect("a frame is open");
+                let (at, key) = (frame.key.end, self.key_text(frame.key).into_owned());
+                self.insert(at, ":", RepairKind::MissingColon, format!("inserted ':' after key {key:?}"));
+                self.set_state(State::AfterColon);
+            }
+            _ => self.unexpected(),
+        }
+        Ok(())
+    }
+
+    fn object_value(&mut self, b: u8) -> Result<(), Failure> {
+        match b {
+            b'}' | b']' => self.closer(b),
+            b',' => {
+                let key = self.key_text(self.stack.last().expect("a frame is open").key).into_owned();
+                self.insert(self.pos, "null", RepairKind::MissingValue, format!("gave key {key:?} the value null"));
+                let at = self.pos;
+                let frame = self.stack.last_mut().expect("a frame is open");
+                frame.value = Span::point(at);
+                frame.value_is_object = false;
+                frame.state = State::AfterValue;
+            }
+            b':' => {
+                let span = Span::new(self.pos, self.pos + 1);
+                self.delete(RepairKind::UnexpectedCharacter, span, "removed a second ':'");
+                self.pos += 1;
+            }
+            _ => self.value(b)?,
+        }
+        Ok(())
+    }
+
+    // ----- arrays and runs ---------------------------------------------------
+
+    fn array_value(&mut self, b: u8) -> Result<(), Failure> {
+        let frame = self.stack.last().expect("a frame is open");
+        match b {
+            b']' | b'}' => self.closer(b),
+            b',' => {
+                let description = if frame.state == State::Open {
+                    "removed a comma with no element before it"
+                } else {
+                    "removed a second comma"
+                };
+                self.delete(RepairKind::ExtraComma, Span::new(self.pos, self.pos + 1), description);
+                self.pos += 1;
+            }
+            b':' => self.unexpected(),
+            _ => self.value(b)?,
+        }
+        Ok(())
+    }
+
+    fn after_value(&mut self, b: u8) -> Result<(), Failure> {
+        let frame = self.stack.last().expect("a frame is open");
+        let container = frame.container;
+        match b {
+            b',' if container == Container::Run => {
+                if self.peek_past_trivia(self.pos + 1) == Some(b'{') {
+                    self.set_state(State::AfterComma(Some(self.pos)));
+                    self.pos += 1;
+                } else {
+                    // The comma separates the run from the next member.
+                    self.end_run();
+                }
+            }
+            b',' => {
+                self.set_state(State::AfterComma(Some(self.pos)));
+                self.pos += 1;
+            }
+            b'}' | b']' => self.closer(b),
+            b'{' if container == Container::Object && frame.value_is_object => self.start_run(None)?,
+            _ if container == Container::Run && b != b'{' => self.end_run(),
+            _ if self.starts_value(b) || self.smart_quote_at(self.pos).is_some() => {
+                let at = frame.value.end;
+                let noun = if container == Container::Object { "members" } else { "elements" };
+                self.insert(at, ",", RepairKind::MissingComma, format!("inserted ',' between two {noun}"));
+                self.set_state(State::AfterComma(None));
+            }
+            _ => self.unexpected(),
+        }
+        Ok(())
+    }
+
+    /// An object follows an object value where a key belongs: the value
+    /// continues as an array of objects. `comma` is the comma consumed before
+    /// the new object, if there was one.
+    fn start_run(&mut self, comma: Option<usize>) -> Result<(), Failure> {
+        let frame = self.stack.last().expect("a frame is open");
+        let first = frame.value;
+        if comma.is_none() {
+            self.insert(
+                first.end,
+                ",",
+                RepairKind::MissingComma,
+                "inserted ',' between two objects",
+            );
+        }
+        self.edit(first.start, first.start, "[");
+        self.set_state(State::AfterColon);
+        self.push(Container::Run, first.start)?;
+        let run = self.stack.last_mut().expect("a frame was pushed");
+        run.value = first;
+        run.value_is_object = true;
+        run.members = 1;
+        run.state = State::AfterComma(comma);
+        Ok(())
+    }
+
+    /// Ends the run on top of the stack after its last object.
+    fn end_run(&mut self) {
+        let end = self.stack.last().expect("a run is open").value.end;
+        self.edit(end, end, "]");
+        self.finish_run(end, true);
+    }
+
+    fn finish_run(&mut self, end: usize, inserted_closer: bool) {
+        let run = self.stack.last().expect("a run is open");
+        let objects = run.members;
+        let parent = &self.stack[self.stack.len() - 2];
+        let key = self.key_text(parent.key).into_owned();
+        let closing = if inserted_closer { "'[' and ']'" } else { "the missing '['" };
+        self.repair(
+            RepairKind::ObjectRun,
+            Span::new(run.open, end),
+            format!("the value of key {key:?} continues as a run of {objects} objects: inserted {closing} to make it an array"),
+        );
+        self.pop(end);
+        // The run is an array now: a further object does not extend it.
+        self.stack.last_mut().expect("the run's parent").value_is_object = false;
+    }
+
+    // ----- values ------------------------------------------------------------
+
+    fn starts_value(&self, b: u8) -> bool {
+        matches!(b, b'{' | b'[' | b'"' | b'\'' | b'-' | b'+' | b'.') || b.is_ascii_digit() || !self.word_at(self.pos).is_empty()
+    }
+
+    fn value(&mut self, b: u8) -> Result<(), Failure> {
+        match b {
+            b'{' | b'[' => self.open_container(b),
+            _ => self.scalar(b),
+        }
+    }
+
+    fn scalar(&mut self, b: u8) -> Result<(), Failure> {
+        if b == b'"' || b == b'\'' || self.smart_quote_at(self.pos).is_some() {
+            let token = self.string();
+            self.value_done(token.span, false);
+        } else if b == b'-' || b == b'+' || b == b'.' || b.is_ascii_digit() {
+            self.number();
+        } else if !self.word_at(self.pos).is_empty() {
+            self.word();
+        } else {
+            self.unexpected();
+        }
+        Ok(())
+    }
+
+    /// Removes one character that cannot start a token here.
+    fn unexpected(&mut self) {
+        let start = self.pos;
+        let len = self.text[start..].chars().next().map_or(1, char::len_utf8);
+        let description = format!("removed unexpected {}", describe(self.bytes[start]));
+        self.delete(RepairKind::UnexpectedCharacter, Span::new(start, start + len), description);
+        self.pos += len;
+    }
+
+    /// The bare word starting at `at`: bytes up to the next delimiter.
+    fn word_at(&self, at: usize) -> &'t str {
+        let bytes = &self.bytes[at..];
+        let mut len = 0;
+        while len < bytes.len() {
+            let b = bytes[len];
+            if ends_word(b)
+                || (b == b'/' && matches!(bytes.get(len + 1), Some(b'/' | b'*')))
+                || (b == 0xE2 && self.smart_quote_at(at + len).is_some())
+                || non_json_whitespace_len(&bytes[len..]) > 0
+            {
+                break;
+            }
+            len += 1;
+        }
+        // Delimiters are ASCII or whole characters, so this is a char boundary.
+        &self.text[at..at + len]
+    }
+
+    fn word(&mut self) {
+        let start = self.pos;
+        let word = self.word_at(start);
+        let end = start + word.len();
+        self.pos = end;
+        let span = Span::new(start, end);
+        let unsigned = word.trim_start_matches(['+', '-']);
+        match word {
+            "true" | "false" | "null" => {}
+            _ if ["true", "false", "null"].iter().any(|l| word.eq_ignore_ascii_case(l)) => {
+                let literal = word.to_ascii_lowercase();
+                self.edit(start, end, literal.clone());
+                self.repair(RepairKind::NonJsonLiteral, span, format!("replaced {word} with {literal}"));
+            }
+            _ if ["none", "nil", "undefined"].iter().any(|l| word.eq_ignore_ascii_case(l)) => {
+                self.edit(start, end, "null");
+                self.repair(RepairKind::NonJsonLiteral, span, format!("replaced {word} with null"));
+            }
+            _ if word.len() - unsigned.len() <= 1
+                && ["nan", "infinity", "inf"].iter().any(|l| unsigned.eq_ignore_ascii_case(l)) =>
+            {
+                self.edit(start, end, "null");
+                self.repair(RepairKind::NonFiniteNumber, span, format!("replaced {word} with null"));
+            }
+            _ if end == self.bytes.len() && ["true", "false", "null"].iter().any(|l| l.starts_with(word)) => {
+                let literal = ["true", "false", "null"].into_iter().find(|l| l.starts_with(word)).expect("found");
+                self.edit(end, end, &literal[word.len()..]);
+                self.repair(
+                    RepairKind::Truncated,
+                    span,
+                    format!("completed {word:?} at the end of input as {literal}"),
+                );
+            }
+            _ => {
+                self.quote_word(start, end);
+                self.repair(RepairKind::UnquotedString, span, format!("quoted the bare word {word:?}"));
+            }
+        }
+        self.value_done(span, false);
+    }
+
+    /// Turns the bare word at `start..end` into a JSON string.
+    fn quote_word(&mut self, start: usize, end: usize) {
+        let word = &self.text[start..end];
+        if word.contains('\\') {
+            self.edit(start, end, format!("\"{}\"", word.replace('\\', "\\\\")));
+        } else {
+            self.edit(start, start, "\"");
+            self.edit(end, end, "\"");
+        }
+    }
+
+    fn number(&mut self) {
+        let start = self.pos;
+        let bytes = self.bytes;
+        let digits = |mut i: usize| {
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            i
+        };
+        let signed = matches!(bytes[start], b'+' | b'-');
+        let int_start = start + usize::from(signed);
+        let int_end = digits(int_start);
+        let (mut frac, mut exp) = (None, None);
+        let mut end = int_end;
+        if bytes.get(end) == Some(&b'.') {
+            let frac_end = digits(end + 1);
+            frac = Some((end, frac_end));
+            end = frac_end;
+        }
+        if matches!(bytes.get(end), Some(b'e' | b'E')) {
+            let sign = usize::from(matches!(bytes.get(end + 1), Some(b'+' | b'-')));
+            let exp_end = digits(end + 1 + sign);
+            exp = Some((end, exp_end));
+            end = exp_end;
+        }
+        let has_digits = int_end > int_start || frac.is_some_and(|(dot, e)| e > dot + 1);
+        let word_len = self.word_at(start).len();
+        if !has_digits || word_len > end - start {
+            // `-Infinity`, `10.0.0.1`, `0x1F`, a lone `-`: a word, not a number.
+            let word = &self.text[start..start + word_len];
+            if word.bytes().all(|b| matches!(b, b'+' | b'-' | b'.')) {
+                self.unexpected();
+            } else {
+                self.word();
+            }
+            return;
+        }
+        self.pos = end;
+        let span = Span::new(start, end);
+
+        if number_overflows(&self.text[start..end], int_end - int_start, exp) {
+            let raw = &self.text[start..end];
+            self.edit(start, end, format!("\"{raw}\""));
+            self.repair(
+                RepairKind::NumberOutOfRange,
+                span,
+                format!("kept {raw} as a string: it is beyond the range of a double"),
+            );
+            self.value_done(span, false);
+            return;
+        }
+
+        let mut fixes = Vec::new();
+        if bytes[start] == b'+' {
+            self.edit(start, start + 1, "");
+            fixes.push("removed a leading '+'");
+        }
+        if int_end == int_start {
+            self.edit(int_start, int_start, "0");
+            fixes.push("inserted a leading 0");
+        } else if bytes[int_start] == b'0' && int_end - int_start > 1 {
+            let zeros = bytes[int_start..int_end].iter().take_while(|&&b| b == b'0').count();
+            let remove = zeros.min(int_end - int_start - 1);
+            self.edit(int_start, int_start + remove, "");
+            fixes.push("removed leading zeros");
+        }
+        if let Some((dot, frac_end)) = frac {
+            if frac_end == dot + 1 {
+                self.edit(frac_end, frac_end, "0");
+                fixes.push("completed a bare '.'");
+            }
+        }
+        if let Some((_, exp_end)) = exp {
+            if !bytes[exp_end - 1].is_ascii_digit() {
+                self.edit(exp_end, exp_end, "0");
+                fixes.push("completed an exponent with no digits");
+            }
+        }
+        if !fixes.is_empty() {
+            let raw = &self.text[start..end];
+            self.repair(RepairKind::NumberFormat, span, format!("{} in {raw}", fixes.join(", ")));
+        }
+        self.value_done(span, false);
+    }
+
+    // ----- strings -----------------------------------------------------------
+
+    /// The smart quote at `at`, if there is one.
+    fn smart_quote_at(&self, at: usize) -> Option<Quote> {
+        match self.bytes.get(at..at + 3)? {
+            [0xE2, 0x80, 0x9C | 0x9D] => Some(Quote::SmartDouble),
+            [0xE2, 0x80, 0x98] => Some(Quote::SmartSingle),
+            _ => None,
+        }
+    }
+
+    /// Lexes the string at `self.pos`, recording edits that make it strict.
+    fn string(&mut self) -> StringToken {
+        let start = self.pos;
+        let quote = match self.bytes[start] {
+            b'"' => Quote::Double,
+            b'\'' => Quote::Single,
+            _ => self.smart_quote_at(start).expect("a string starts here"),
+        };
+        let open_len = if matches!(quote, Quote::Double | Quote::Single) { 1 } else { 3 };
+        if quote != Quote::Double {
+            self.edit(start, start + open_len, "\"");
+        }
+        let bytes = self.bytes;
+        let mut i = start + open_len;
+        let mut has_escape = false;
+        let mut control_characters = 0;
+        let mut control_repair = 0;
+        let content_start = i;
+        let (content_end, end) = loop {
+            if quote == Quote::Double {
+                while i < bytes.len() && !matches!(bytes[i], b'"' | b'\\' | 0..=0x1F) {
+                    i += 1;
+                }
+            }
+            let Some(&b) = bytes.get(i) else {
+                self.insert(
+                    i,
+                    "\"",
+                    RepairKind::Truncated,
+                    "input ends inside a string: closed it",
+                );
+                break (i, i);
+            };
+            match b {
+                b'"' if quote == Quote::Double => break (i, i + 1),
+                b'\'' if quote == Quote::Single => {
+                    self.edit(i, i + 1, "\"");
+                    break (i, i + 1);
+                }
+                0xE2 if matches!(quote, Quote::SmartDouble | Quote::SmartSingle) && self.closes_smart(quote, i) => {
+                    self.edit(i, i + 3, "\"");
+                    break (i, i + 3);
+                }
+                b'"' => {
+                    self.edit(i, i, "\\");
+                    i += 1;
+                }
+                b'\\' => {
+                    has_escape = true;
+                    i = self.escape(i, quote);
+                }
+                0..=0x1F => {
+                    self.edit(i, i + 1, control_escape(b));
+                    control_characters += 1;
+                    if control_characters == 1 {
+                        control_repair = self.repairs.len();
+                        self.repair(
+                            RepairKind::ControlCharacter,
+                            Span::new(i, i + 1),
+                            format!("escaped a raw control character (0x{b:02X}) inside a string"),
+                        );
+                    } else {
+                        let repair = &mut self.repairs[control_repair];
+                        repair.span.end = i + 1;
+                        repair.description = Cow::Owned(format!(
+                            "escaped {control_characters} raw control characters inside a string"
+                        ));
+                    }
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        };
+        match quote {
+            Quote::Double => {}
+            Quote::Single => self.repair(
+                RepairKind::SingleQuotes,
+                Span::new(start, end),
+                "replaced single quotes with double quotes",
+            ),
+            Quote::SmartDouble | Quote::SmartSingle => self.repair(
+                RepairKind::SmartQuotes,
+                Span::new(start, end),
+                "replaced typographic quotes with double quotes",
+            ),
+        }
+        self.pos = end;
+        StringToken {
+            span: Span::new(start, end),
+            content: Span::new(content_start, content_end),
+            quote,
+            has_escape,
+        }
+    }
+
+    fn closes_smart(&self, quote: Quote, at: usize) -> bool {
+        match self.bytes.get(at..at + 3) {
+            Some([0xE2, 0x80, 0x9C | 0x9D]) => quote == Quote::SmartDouble,
+            Some([0xE2, 0x80, 0x99]) => quote == Quote::SmartSingle,
+            _ => false,
+        }
+    }
+
+    /// Checks the escape at `at` (a backslash); returns the offset after it.
+    fn escape(&mut self, at: usize, quote: Quote) -> usize {
+        let bytes = self.bytes;
+        let Some(&next) = bytes.get(at + 1) else {
+            self.delete(
+                RepairKind::Truncated,
+                Span::new(at, at + 1),
+                "removed a backslash cut off at the end of input",
+            );
+            return at + 1;
+        };
+        match next {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at + 2,
+            b'\'' => {
+                self.edit(at, at + 2, "'");
+                if quote != Quote::Single {
+                    self.repair(
+                        RepairKind::InvalidEscape,
+                        Span::new(at, at + 2),
+                        "replaced the escape \\' with '",
+                    );
+                }
+                at + 2
+            }
+            b'u' => self.unicode_escape(at),
+            _ => {
+                let shown = self.text[at + 1..].chars().next().expect("a character follows");
+                self.insert(
+                    at,
+                    "\\",
+                    RepairKind::InvalidEscape,
+                    format!("kept the backslash of the invalid escape '\\{shown}' literally"),
+                );
+                at + 1
+            }
+        }
+    }
+
+    fn unicode_escape(&mut self, at: usize) -> usize {
+        let Some(unit) = hex4(self.bytes, at + 2) else {
+            let rest = self.bytes.len() - at;
+            if rest < 6 && self.bytes[at + 2..].iter().all(u8::is_ascii_hexdigit) {
+                self.delete(
+                    RepairKind::Truncated,
+                    Span::new(at, self.bytes.len()),
+                    "removed a \\u escape cut off at the end of input",
+                );
+                return self.bytes.len();
+            }
+            self.insert(
+                at,
+                "\\",
+                RepairKind::InvalidEscape,
+                "kept the backslash of an invalid '\\u' escape literally",
+            );
+            return at + 1;
+        };
+        match unit {
+            0xD800..=0xDBFF => {
+                let low = (self.bytes.get(at + 6..at + 8) == Some(b"\\u"))
+                    .then(|| hex4(self.bytes, at + 8))
+                    .flatten();
+                if low.is_some_and(|low| (0xDC00..=0xDFFF).contains(&low)) {
+                    return at + 12;
+                }
+            }
+            0xDC00..=0xDFFF => {}
+            _ => return at + 6,
+        }
+        self.edit(at, at + 6, "\\uFFFD");
+        self.repair(
+            RepairKind::LoneSurrogate,
+            Span::new(at, at + 6),
+            format!("replaced the lone surrogate escape \\u{unit:04X} with \\uFFFD"),
+        );
+        at + 6
+    }
+
+    // ----- end of input ------------------------------------------------------
+
+    /// Closes what the input left open, dropping a dangling key.
+    fn finish_truncated(&mut self) {
+        if self.stack.is_empty() {
+            return;
+        }
+        let end = self.bytes.len();
+        let mut closers = String::new();
+        let mut dropped_key = None;
+        while let Some(frame) = self.stack.last() {
+            let (container, state, member_start, key) = (frame.container, frame.state, frame.member_start, frame.key);
+            match (container, state) {
+                (Container::Object, State::AfterKey | State::AfterColon) => {
+                    // Drop the member from its comma (or key) to the end.
+                    let cut = member_start;
+                    dropped_key = Some(self.key_text(key).into_owned());
+                    self.edits.retain(|e| e.start < cut);
+                    self.repairs.retain(|r| r.span.start < cut);
+                    self.notes.retain(|n| n.span.start < cut);
+                    self.edit(cut, end, "");
+                    self.set_state(State::AfterValue);
+                    continue;
+                }
+                (_, State::AfterComma(Some(comma))) => self.edit(comma, comma + 1, ""),
+                _ => {}
+            }
+            closers.push(container.closer() as char);
+            self.edit(end, end, if container == Container::Object { "}" } else { "]" });
+            if container == Container::Run {
+                self.finish_run(end, true);
+            } else {
+                self.pop(end);
+            }
+        }
+        let mut description = match &dropped_key {
+            Some(key) => format!("input ends early: dropped the dangling key {key:?}, "),
+            None => "input ends early: ".to_owned(),
+        };
+        description.push_str(&format!("closed with '{closers}'"));
+        self.repair(RepairKind::Truncated, Span::point(end), description);
+    }
+
+    // ----- helpers -----------------------------------------------------------
+
+    fn set_state(&mut self, state: State) {
+        self.stack.last_mut().expect("a frame is open").state = state;
+    }
+
+    /// The next byte at or after `at` that is not whitespace or a comment.
+    fn peek_past_trivia(&self, mut at: usize) -> Option<u8> {
+        loop {
+            while at < self.bytes.len() && is_json_whitespace(self.bytes[at]) {
+                at += 1;
+            }
+            match self.bytes.get(at..)? {
+                [b'/', b'/', ..] | [b'#', ..] => {
+                    at += memchr::memchr(b'\n', &self.bytes[at..])?;
+                }
+                [b'/', b'*', ..] => {
+                    at += 2 + memchr::memmem::find(&self.bytes[at + 2..], b"*/")? + 2;
+                }
+                rest => {
+                    let len = non_json_whitespace_len(rest);
+                    if len == 0 {
+                        return rest.first().copied();
+                    }
+                    at += len;
+                }
+            }
+        }
+    }
+
+    /// The text of a key as written, without its quotes, for messages.
+    fn key_text(&self, key: Span) -> Cow<'t, str> {
+        let raw = &self.text[key.start..key.end];
+        let inner = match raw.strip_prefix(['"', '\'']) {
+            Some(rest) => rest.strip_suffix(['"', '\'']).unwrap_or(rest),
+            None => match raw.strip_prefix(['“', '‘']) {
+                Some(rest) => rest.strip_suffix(['”', '“', '’']).unwrap_or(rest),
+                None => raw,
+            },
+        };
+        Cow::Borrowed(inner)
+    }
+}
+
+/// The length of whitespace at the start of `bytes` that JSON does not allow:
+/// vertical tab, form feed, NBSP, BOM, and the Unicode space separators.
+fn non_json_whitespace_len(bytes: &[u8]) -> usize {
+    match bytes {
+        [0x0B | 0x0C, ..] => 1,
+        [0xC2, 0xA0, ..] => 2,
+        [0xEF, 0xBB, 0xBF, ..] => 3,
+        [0xE2, 0x80, 0x80..=0x8B | 0xA8 | 0xA9 | 0xAF, ..] => 3,
+        [0xE2, 0x81, 0x9F | 0xA0, ..] => 3,
+        [0xE3, 0x80, 0x80, ..] => 3,
+        _ => 0,
+    }
+}
+
+fn hex4(bytes: &[u8], at: usize) -> Option<u16> {
+    let digits = bytes.get(at..at + 4)?;
+    let text = std::str::from_utf8(digits).ok()?;
+    if !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u16::from_str_radix(text, 16).ok()
+}
+
+fn control_escape(b: u8) -> Cow<'static, str> {
+    match b {
+        b'\n' => Cow::Borrowed("\\n"),
+        b'\r' => Cow::Borrowed("\\r"),
+        b'\t' => Cow::Borrowed("\\t"),
+        0x08 => Cow::Borrowed("\\b"),
+        0x0C => Cow::Borrowed("\\f"),
+        _ => Cow::Owned(format!("\\u{b:04x}")),
+    }
+}
+
+/// Whether a syntactically valid number would overflow an `f64`, as
+/// serde_json rejects those. Cheap unless the number is long or has a large
+/// exponent.
+fn number_overflows(raw: &str, int_digits: usize, exp: Option<(usize, usize)>) -> bool {
+    let exp_digits = exp.map_or(0, |(e, end)| end - e);
+    if int_digits < 300 && exp_digits < 4 {
+        return false;
+    }
+    let normalized: String = raw.trim_start_matches('+').to_owned();
+    let normalized = if normalized.ends_with(['e', 'E', '+', '-']) {
+        normalized + "0"
+    } else {
+        normalized
+    };
+    normalized.parse::<f64>().map_or(false, |f| f.is_infinite())
+}
+
+/// Decodes the escapes of a key for comparison. Invalid escapes stay as written.
+fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let hex: String = chars.clone().take(4).collect();
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(decoded) if hex.len() == 4 => {
+                        out.push(decoded);
+                        chars.nth(3);
+                    }
+                    _ => out.push_str("\\u"),
+                }
+            }
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}

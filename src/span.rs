@@ -1,0 +1,176 @@
+//! Byte spans in the original input, and their line:column positions.
+//!
+//! Every stage stores plain byte offsets. Lines and columns are computed only
+//! when a message is rendered, through a [`LineIndex`] built on first use.
+//! Lines and columns count from 1; columns count characters, not bytes.
+
+use std::cell::OnceCell;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::decode::Encoding;
+
+/// A half-open byte range `start..end` in the original input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Span {
+    /// Offset of the first byte.
+    pub start: usize,
+    /// Offset one past the last byte; equal to `start` for a point.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span from `start` to `end`.
+    pub fn new(start: usize, end: usize) -> Self {
+        debug_assert!(start <= end, "span {start}..{end} is reversed");
+        Span { start, end }
+    }
+
+    /// An empty span at `offset`, for insertions and end-of-input events.
+    pub fn point(offset: usize) -> Self {
+        Span::new(offset, offset)
+    }
+
+    /// The number of bytes covered.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether the span covers no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// A position as a person reads it: line and column, both from 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct LineCol {
+    /// Line number, from 1.
+    pub line: usize,
+    /// Column number in characters, from 1.
+    pub column: usize,
+}
+
+impl fmt::Display for LineCol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// Maps byte offsets of an input to lines and columns.
+///
+/// The line table is built on the first lookup, so inputs whose positions are
+/// never shown pay nothing.
+#[derive(Debug)]
+pub struct LineIndex<'a> {
+    input: &'a [u8],
+    encoding: Encoding,
+    line_starts: OnceCell<Vec<usize>>,
+}
+
+impl<'a> LineIndex<'a> {
+    /// An index over `input`, read in `encoding`.
+    pub fn new(input: &'a [u8], encoding: Encoding) -> Self {
+        LineIndex {
+            input,
+            encoding,
+            line_starts: OnceCell::new(),
+        }
+    }
+
+    /// The line and column of byte `offset`. Offsets past the end are clamped.
+    pub fn line_col(&self, offset: usize) -> LineCol {
+        let offset = offset.min(self.input.len());
+        let starts = self.line_starts.get_or_init(|| self.compute_line_starts());
+        let line = starts.partition_point(|&start| start <= offset);
+        let line_start = starts[line - 1];
+        let column = self.count_chars(&self.input[line_start..offset]) + 1;
+        LineCol { line, column }
+    }
+
+    fn compute_line_starts(&self) -> Vec<usize> {
+        let mut starts = vec![self.encoding.bom_len().min(self.input.len())];
+        match self.encoding.unit_order() {
+            None => starts.extend(memchr::memchr_iter(b'\n', self.input).map(|i| i + 1)),
+            Some(big_endian) => {
+                let bom = self.encoding.bom_len();
+                for (i, unit) in self.input[bom..].chunks_exact(2).enumerate() {
+                    let unit = if big_endian {
+                        u16::from_be_bytes([unit[0], unit[1]])
+                    } else {
+                        u16::from_le_bytes([unit[0], unit[1]])
+                    };
+                    if unit == u16::from(b'\n') {
+                        starts.push(bom + 2 * i + 2);
+                    }
+                }
+            }
+        }
+        starts
+    }
+
+    fn count_chars(&self, bytes: &[u8]) -> usize {
+        match self.encoding.unit_order() {
+            // Each invalid sequence is one U+FFFD in the decoded text.
+            None => bytes
+                .utf8_chunks()
+                .map(|chunk| chunk.valid().chars().count() + usize::from(!chunk.invalid().is_empty()))
+                .sum(),
+            Some(big_endian) => bytes
+                .chunks_exact(2)
+                .filter(|unit| {
+                    let high = if big_endian { unit[0] } else { unit[1] };
+                    // A low surrogate continues the character its high surrogate began.
+                    !(0xDC..=0xDF).contains(&high)
+                })
+                .count(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one_in_characters() {
+        let text = "ab\nçd\n\nx";
+        let index = LineIndex::new(text.as_bytes(), Encoding::Utf8);
+        assert_eq!(index.line_col(0), LineCol { line: 1, column: 1 });
+        assert_eq!(index.line_col(2), LineCol { line: 1, column: 3 });
+        assert_eq!(index.line_col(3), LineCol { line: 2, column: 1 });
+        // 'ç' is two bytes but one column.
+        assert_eq!(index.line_col(5), LineCol { line: 2, column: 2 });
+        assert_eq!(index.line_col(7), LineCol { line: 3, column: 1 });
+        assert_eq!(index.line_col(8), LineCol { line: 4, column: 1 });
+        assert_eq!(index.line_col(99), LineCol { line: 4, column: 2 });
+    }
+
+    #[test]
+    fn utf8_bom_is_not_a_column() {
+        let input = b"\xEF\xBB\xBF{}";
+        let index = LineIndex::new(input, Encoding::Utf8Bom);
+        assert_eq!(index.line_col(3), LineCol { line: 1, column: 1 });
+        assert_eq!(index.line_col(4), LineCol { line: 1, column: 2 });
+    }
+
+    #[test]
+    fn invalid_utf8_sequence_is_one_column() {
+        let input = b"a\xFF\xFEb";
+        let index = LineIndex::new(input, Encoding::Utf8);
+        assert_eq!(index.line_col(3), LineCol { line: 1, column: 3 });
+    }
+
+    #[test]
+    fn utf16_lines_and_surrogate_pairs() {
+        let text = "a\n😀b";
+        let mut input = vec![0xFF, 0xFE];
+        input.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        let index = LineIndex::new(&input, Encoding::Utf16Le { bom: true });
+        assert_eq!(index.line_col(2), LineCol { line: 1, column: 1 });
+        assert_eq!(index.line_col(6), LineCol { line: 2, column: 1 });
+        // The emoji is a surrogate pair: four bytes, one column.
+        assert_eq!(index.line_col(10), LineCol { line: 2, column: 2 });
+    }
+}
