@@ -21,10 +21,14 @@
 //! let value: serde_json::Value = serde_json::from_str(repaired.text())?;
 //! assert_eq!(value["value"][0]["ListScannedTargets"][1]["Ip"], "127.0.0.2");
 //!
+//! // Every repair names its kind and points into the input.
 //! let index = repaired.line_index();
-//! let first = &repaired.repairs()[0];
-//! assert_eq!(first.kind.name(), "trailing-comma");
-//! assert_eq!(index.line_col(first.span.start).to_string(), "2:47");
+//! let log: Vec<String> = repaired
+//!     .repairs()
+//!     .iter()
+//!     .map(|r| format!("{} {}", index.line_col(r.span.start), r.kind))
+//!     .collect();
+//! assert_eq!(log, ["2:27 object-run", "2:45 trailing-comma", "3:45 trailing-comma", "3:47 trailing-comma"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]

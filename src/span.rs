@@ -84,13 +84,14 @@ impl<'a> LineIndex<'a> {
         let offset = offset.min(self.input.len());
         let starts = self.line_starts.get_or_init(|| self.compute_line_starts());
         let line = starts.partition_point(|&start| start <= offset);
-        let line_start = starts[line - 1];
+        // The byte-order mark is not a column: offsets in it are column 1.
+        let line_start = starts[line - 1].max(self.encoding.bom_len()).min(offset);
         let column = self.count_chars(&self.input[line_start..offset]) + 1;
         LineCol { line, column }
     }
 
     fn compute_line_starts(&self) -> Vec<usize> {
-        let mut starts = vec![self.encoding.bom_len().min(self.input.len())];
+        let mut starts = vec![0];
         match self.encoding.unit_order() {
             None => starts.extend(memchr::memchr_iter(b'\n', self.input).map(|i| i + 1)),
             Some(big_endian) => {
@@ -151,15 +152,18 @@ mod tests {
     fn utf8_bom_is_not_a_column() {
         let input = b"\xEF\xBB\xBF{}";
         let index = LineIndex::new(input, Encoding::Utf8Bom);
+        assert_eq!(index.line_col(0), LineCol { line: 1, column: 1 });
         assert_eq!(index.line_col(3), LineCol { line: 1, column: 1 });
         assert_eq!(index.line_col(4), LineCol { line: 1, column: 2 });
     }
 
     #[test]
-    fn invalid_utf8_sequence_is_one_column() {
-        let input = b"a\xFF\xFEb";
+    fn each_invalid_utf8_sequence_is_one_column() {
+        // 0xFF and 0xFE are two invalid sequences; 0xE2 0x82 is one cut-short sequence.
+        let input = b"a\xFF\xFEb\xE2\x82c";
         let index = LineIndex::new(input, Encoding::Utf8);
-        assert_eq!(index.line_col(3), LineCol { line: 1, column: 3 });
+        assert_eq!(index.line_col(3), LineCol { line: 1, column: 4 });
+        assert_eq!(index.line_col(6), LineCol { line: 1, column: 6 });
     }
 
     #[test]

@@ -484,25 +484,31 @@ impl<'t> Parser<'t> {
         let end = end.max(start + self.text[start..].chars().next().map_or(1, char::len_utf8));
         self.pos = end;
 
-        if let Some(garbage) = &self.garbage {
-            let (repair, edit) = (garbage.repair, garbage.edit);
-            let contiguous = repair + 1 == self.repairs.len()
-                && edit + 1 == self.edits.len()
-                && self.bytes[self.edits[edit].end..start].iter().all(|&b| is_json_whitespace(b));
+        let line = &self.text[start..end];
+        let kind = if line.starts_with("```") || line.starts_with("~~~") {
+            RepairKind::MarkdownFence
+        } else if self.documents.is_empty() && (line.starts_with("HTTP/") || self.continues_http_preamble(line)) {
+            RepairKind::HttpPreamble
+        } else {
+            RepairKind::SurroundingText
+        };
+
+        if let Some(garbage) = self.garbage {
+            let contiguous = garbage.repair + 1 == self.repairs.len()
+                && garbage.edit + 1 == self.edits.len()
+                && self.repairs[garbage.repair].kind == kind
+                && self.bytes[self.edits[garbage.edit].end..start].iter().all(|&b| is_json_whitespace(b));
             if contiguous {
-                self.edits[edit].end = end;
-                self.repairs[repair].span.end = end;
+                self.edits[garbage.edit].end = end;
+                self.repairs[garbage.repair].span.end = end;
                 return;
             }
         }
 
-        let line = &self.text[start..end];
-        let (kind, description) = if line.starts_with("```") || line.starts_with("~~~") {
-            (RepairKind::MarkdownFence, "removed a Markdown code fence")
-        } else if line.starts_with("HTTP/") && self.documents.is_empty() {
-            (RepairKind::HttpPreamble, "removed the HTTP status line and headers before the body")
-        } else {
-            (RepairKind::SurroundingText, "removed text outside the JSON")
+        let description = match kind {
+            RepairKind::MarkdownFence => "removed a Markdown code fence",
+            RepairKind::HttpPreamble => "removed the HTTP status line and headers before the body",
+            _ => "removed text outside the JSON",
         };
         self.edit(start, end, "");
         self.repair(kind, Span::new(start, end), description);
@@ -510,6 +516,16 @@ impl<'t> Parser<'t> {
             repair: self.repairs.len() - 1,
             edit: self.edits.len() - 1,
         });
+    }
+
+    /// A `Name: value` header line right after an HTTP status line or header.
+    fn continues_http_preamble(&self, line: &str) -> bool {
+        let after_preamble = self
+            .garbage
+            .is_some_and(|g| g.repair + 1 == self.repairs.len() && self.repairs[g.repair].kind == RepairKind::HttpPreamble);
+        let header_name = line.split_once(':').map(|(name, _)| name);
+        after_preamble
+            && header_name.is_some_and(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
     }
 
     // ----- containers --------------------------------------------------------
@@ -602,7 +618,13 @@ impl<'t> Parser<'t> {
             _ if top.closer() == b => return self.close_top(),
             _ => {}
         }
-        if let Some(depth) = self.stack.iter().rposition(|f| f.container.closer() == b) {
+        let matching = self.stack.iter().rposition(|f| f.container.closer() == b);
+        // Two readings: the closer ends an outer container whose inner closers
+        // are missing, or it is a typo for the top container's closer. Take the
+        // first unless only the second makes sense of what follows.
+        let outer_fits = matching.is_some_and(|depth| self.fits_after_close(depth));
+        let typo_fits = self.fits_after_close(self.stack.len() - 1);
+        if let Some(depth) = matching.filter(|_| outer_fits || !typo_fits) {
             // Close everything inside the container this closer matches.
             while self.stack.len() > depth + 1 {
                 let frame = self.stack.last().expect("a frame is open");
@@ -630,6 +652,20 @@ impl<'t> Parser<'t> {
             format!("replaced '{}' with '{}' to close an {}", b as char, right as char, top.noun()),
         );
         self.close_top();
+    }
+
+    /// Whether the token after the closer at `self.pos` makes sense once the
+    /// frame at `depth` and everything above it are closed.
+    fn fits_after_close(&self, depth: usize) -> bool {
+        let next = self.peek_past_trivia(self.pos + 1);
+        match (depth.checked_sub(1).map(|d| self.stack[d].container), next) {
+            (_, None) => true,
+            (None, Some(b)) => !matches!(b, b',' | b':' | b'}' | b']'),
+            (Some(_), Some(b':')) => false,
+            (Some(Container::Run), Some(b'}' | b']')) => true,
+            (Some(container), Some(b @ (b'}' | b']'))) => container.closer() == b,
+            (Some(_), Some(_)) => true,
+        }
     }
 
     // ----- objects -----------------------------------------------------------
