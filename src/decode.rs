@@ -120,10 +120,7 @@ impl SourceMap {
                 let (text, original) = points[i - 1];
                 original + (offset - text)
             }
-            SourceMap::Utf16 {
-                big_endian,
-                checkpoints,
-            } => {
+            SourceMap::Utf16 { big_endian, checkpoints } => {
                 let i = checkpoints.partition_point(|&(text, _)| text <= offset);
                 let (mut text, mut original) = checkpoints[i.saturating_sub(1)];
                 let units = input[original..].chunks_exact(2).map(|unit| unit_of(unit, *big_endian));
@@ -187,20 +184,11 @@ fn decode_utf8(input: &[u8], encoding: Encoding) -> Decoded<'_> {
     let bom = encoding.bom_len();
     let mut repairs = Vec::new();
     if bom > 0 {
-        repairs.push(Repair::new(
-            RepairKind::ByteOrderMark,
-            Span::new(0, bom),
-            "removed the UTF-8 byte-order mark",
-        ));
+        repairs.push(Repair::new(RepairKind::ByteOrderMark, Span::new(0, bom), "removed the UTF-8 byte-order mark"));
     }
     let body = &input[bom..];
     if let Ok(text) = std::str::from_utf8(body) {
-        return Decoded {
-            text: Cow::Borrowed(text),
-            encoding,
-            source_map: SourceMap::Shifted(bom),
-            repairs,
-        };
+        return Decoded { text: Cow::Borrowed(text), encoding, source_map: SourceMap::Shifted(bom), repairs };
     }
 
     let mut text = String::with_capacity(body.len() + 16);
@@ -225,12 +213,7 @@ fn decode_utf8(input: &[u8], encoding: Encoding) -> Decoded<'_> {
         run.1 += 1;
     }
     flush_invalid(&mut pending, &mut repairs);
-    Decoded {
-        text: Cow::Owned(text),
-        encoding,
-        source_map: SourceMap::Replacements(points),
-        repairs,
-    }
+    Decoded { text: Cow::Owned(text), encoding, source_map: SourceMap::Replacements(points), repairs }
 }
 
 /// Reports a run of adjacent invalid sequences as one repair.
@@ -239,10 +222,7 @@ fn flush_invalid(pending: &mut Option<(Span, usize)>, repairs: &mut Vec<Repair>)
         let description = if count == 1 {
             format!("replaced {} invalid UTF-8 byte(s) with U+FFFD", span.len())
         } else {
-            format!(
-                "replaced {} invalid UTF-8 bytes with {count} U+FFFD characters",
-                span.len()
-            )
+            format!("replaced {} invalid UTF-8 bytes with {count} U+FFFD characters", span.len())
         };
         repairs.push(Repair::new(RepairKind::InvalidUtf8, span, description));
     }
@@ -293,15 +273,7 @@ fn decode_utf16(input: &[u8], encoding: Encoding, big_endian: bool) -> Decoded<'
             "dropped the odd byte at the end of UTF-16 input",
         ));
     }
-    Decoded {
-        text: Cow::Owned(text),
-        encoding,
-        source_map: SourceMap::Utf16 {
-            big_endian,
-            checkpoints,
-        },
-        repairs,
-    }
+    Decoded { text: Cow::Owned(text), encoding, source_map: SourceMap::Utf16 { big_endian, checkpoints }, repairs }
 }
 
 #[cfg(test)]

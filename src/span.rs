@@ -72,11 +72,7 @@ pub struct LineIndex<'a> {
 impl<'a> LineIndex<'a> {
     /// An index over `input`, read in `encoding`.
     pub fn new(input: &'a [u8], encoding: Encoding) -> Self {
-        LineIndex {
-            input,
-            encoding,
-            line_starts: OnceCell::new(),
-        }
+        LineIndex { input, encoding, line_starts: OnceCell::new() }
     }
 
     /// The line and column of byte `offset`. Offsets past the end are clamped.

@@ -22,7 +22,8 @@ fn report(bytes: &[u8]) -> String {
     match repair(bytes, &RepairOptions::default()) {
         Err(error) => writeln!(out, "--- error\n{error}").unwrap(),
         Ok(repaired) => {
-            writeln!(out, "--- repaired ({} documents)\n{}", repaired.document_ranges().len(), repaired.text()).unwrap();
+            writeln!(out, "--- repaired ({} documents)\n{}", repaired.document_ranges().len(), repaired.text())
+                .unwrap();
             writeln!(out, "--- log").unwrap();
             let index = repaired.line_index();
             for r in repaired.repairs() {

@@ -62,18 +62,12 @@ fn read_input(path: Option<&PathBuf>) -> anyhow::Result<Input> {
     match path {
         Some(path) if path.as_os_str() != "-" => {
             let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            Ok(Input {
-                name: path.display().to_string(),
-                bytes,
-            })
+            Ok(Input { name: path.display().to_string(), bytes })
         }
         _ => {
             let mut bytes = Vec::new();
             io::stdin().lock().read_to_end(&mut bytes).context("cannot read stdin")?;
-            Ok(Input {
-                name: "-".to_owned(),
-                bytes,
-            })
+            Ok(Input { name: "-".to_owned(), bytes })
         }
     }
 }

@@ -31,34 +31,37 @@ impl Rendered<'_> {
     }
 }
 
-/// The repairs and notes of one input, in input order.
-pub fn findings<'a>(file: &'a str, repaired: &'a Repaired<'_>, index: &LineIndex<'_>) -> Vec<Rendered<'a>> {
-    let repairs = repaired.repairs().iter().map(|r: &'a Repair| Rendered {
-        file,
-        kind: r.kind.name(),
-        position: index.line_col(r.span.start),
-        span: r.span,
-        message: &r.description,
-    });
-    let notes = repaired.notes().iter().map(|n: &'a Note| Rendered {
-        file,
-        kind: n.kind.name(),
-        position: index.line_col(n.span.start),
-        span: n.span,
-        message: &n.description,
-    });
-    let mut all: Vec<_> = repairs.chain(notes).collect();
-    all.sort_by_key(|r| r.span.start);
-    all
+/// The repairs of one input, in input order.
+pub fn repairs<'a>(file: &'a str, repaired: &'a Repaired<'_>, index: &LineIndex<'_>) -> Vec<Rendered<'a>> {
+    repaired
+        .repairs()
+        .iter()
+        .map(|r: &'a Repair| Rendered {
+            file,
+            kind: r.kind.name(),
+            position: index.line_col(r.span.start),
+            span: r.span,
+            message: &r.description,
+        })
+        .collect()
+}
+
+/// The notes of one input, in input order.
+pub fn notes<'a>(file: &'a str, repaired: &'a Repaired<'_>, index: &LineIndex<'_>) -> Vec<Rendered<'a>> {
+    repaired
+        .notes()
+        .iter()
+        .map(|n: &'a Note| Rendered {
+            file,
+            kind: n.kind.name(),
+            position: index.line_col(n.span.start),
+            span: n.span,
+            message: &n.description,
+        })
+        .collect()
 }
 
 /// A failure to repair, with its message held for rendering.
 pub fn failure<'a>(file: &'a str, error: &RepairError, message: &'a str) -> Rendered<'a> {
-    Rendered {
-        file,
-        kind: "error",
-        position: error.position,
-        span: error.span,
-        message,
-    }
+    Rendered { file, kind: "error", position: error.position, span: error.span, message }
 }

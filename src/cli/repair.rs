@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::render::{failure, findings, Rendered};
+use super::render::{failure, notes, repairs, Rendered};
 use super::{ignore_broken_pipe, read_input, ExitStatus, LogFormat};
 use crate::reformat::{reformat, Layout};
 use crate::repair::{repair, RepairOptions, Repaired};
@@ -48,9 +48,7 @@ struct JsonLog<'a> {
 
 pub(super) fn run(args: &RepairArgs) -> anyhow::Result<ExitStatus> {
     let input = read_input(args.file.as_ref())?;
-    let options = RepairOptions {
-        max_depth: args.max_depth,
-    };
+    let options = RepairOptions { max_depth: args.max_depth };
     let stderr = io::stderr();
     let mut log = stderr.lock();
     match repair(&input.bytes, &options) {
@@ -104,18 +102,17 @@ fn write_documents(repaired: &Repaired<'_>, args: &RepairArgs) -> io::Result<()>
 
 fn write_log<W: Write>(file: &str, repaired: &Repaired<'_>, format: LogFormat, log: &mut W) -> anyhow::Result<()> {
     let index = repaired.line_index();
-    let all = findings(file, repaired, &index);
+    let repairs = repairs(file, repaired, &index);
+    let notes = notes(file, repaired, &index);
     match format {
         LogFormat::Text => {
-            for finding in &all {
+            let mut all: Vec<&Rendered<'_>> = repairs.iter().chain(&notes).collect();
+            all.sort_by_key(|finding| finding.span.start);
+            for finding in all {
                 finding.write_text(log)?;
             }
         }
         LogFormat::Json => {
-            let note_kinds: Vec<&str> = repaired.notes().iter().map(|n| n.kind.name()).collect();
-            let (notes, repairs): (Vec<_>, Vec<_>) = all
-                .into_iter()
-                .partition(|f| note_kinds.contains(&f.kind));
             let json = JsonLog {
                 file,
                 encoding: Some(repaired.encoding().name()),

@@ -81,22 +81,11 @@ impl Applied {
             output.push_str(&edit.insert);
             let text_start = cursor;
             cursor = cursor.max(edit.end);
-            anchors.push(Anchor {
-                text_start,
-                text_end: cursor,
-                out_start,
-                out_end: output.len(),
-            });
+            anchors.push(Anchor { text_start, text_end: cursor, out_start, out_end: output.len() });
             delta.push(output.len() as isize - cursor as isize);
         }
         output.push_str(&text[cursor..]);
-        Applied {
-            output,
-            map: OutputMap { anchors },
-            order,
-            delta,
-            edits,
-        }
+        Applied { output, map: OutputMap { anchors }, order, delta, edits }
     }
 
     /// The output offset of text offset `offset`, counting the edits at
@@ -115,11 +104,7 @@ mod tests {
     use super::*;
 
     fn edit(start: usize, end: usize, insert: &'static str) -> Edit {
-        Edit {
-            start,
-            end,
-            insert: Cow::Borrowed(insert),
-        }
+        Edit { start, end, insert: Cow::Borrowed(insert) }
     }
 
     #[test]

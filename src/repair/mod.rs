@@ -160,11 +160,7 @@ pub struct Repair {
 
 impl Repair {
     pub(crate) fn new(kind: RepairKind, span: Span, description: impl Into<Cow<'static, str>>) -> Self {
-        Repair {
-            kind,
-            span,
-            description: description.into(),
-        }
+        Repair { kind, span, description: description.into() }
     }
 }
 
@@ -336,7 +332,7 @@ pub fn repair<'a>(input: &'a [u8], options: &RepairOptions) -> Result<Repaired<'
     let decoded = decode(input);
     let text: &str = &decoded.text;
 
-    if strict::is_strict_json_without_duplicates(text) {
+    if strict::is_strict_json_without_duplicates(text, options.max_depth) {
         let start = text.len() - text.trim_start_matches(is_json_whitespace).len();
         let end = text.trim_end_matches(is_json_whitespace).len();
         return Ok(Repaired {
@@ -344,7 +340,7 @@ pub fn repair<'a>(input: &'a [u8], options: &RepairOptions) -> Result<Repaired<'
             encoding: decoded.encoding,
             source_map: decoded.source_map,
             text: decoded.text,
-            documents: vec![start..end],
+            documents: std::iter::once(start..end).collect(),
             repairs: decoded.repairs,
             notes: Vec::new(),
             output_map: OutputMap::default(),
@@ -354,25 +350,14 @@ pub fn repair<'a>(input: &'a [u8], options: &RepairOptions) -> Result<Repaired<'
     let parsed = parser::parse(text, options.max_depth).map_err(|failure| {
         let span = decoded.source_map.span_to_input(input, failure.span);
         let position = LineIndex::new(input, decoded.encoding).line_col(span.start);
-        RepairError {
-            kind: failure.kind,
-            span,
-            position,
-        }
+        RepairError { kind: failure.kind, span, position }
     })?;
 
     let to_input = |span: Span| decoded.source_map.span_to_input(input, span);
     let mut repairs = decoded.repairs;
     repairs.extend(parsed.repairs.into_iter().map(|r| Repair { span: to_input(r.span), ..r }));
     repairs.sort_by_key(|r| r.span.start);
-    let notes = parsed
-        .notes
-        .into_iter()
-        .map(|n| Note {
-            span: to_input(n.span),
-            ..n
-        })
-        .collect();
+    let notes = parsed.notes.into_iter().map(|n| Note { span: to_input(n.span), ..n }).collect();
 
     let (text, documents, output_map) = if parsed.edits.is_empty() {
         let documents = parsed.documents.iter().map(|d| d.start..d.end).collect();

@@ -45,22 +45,12 @@ pub(super) fn parse(text: &str, max_depth: usize) -> Result<Parsed, Failure> {
     let mut parser = Parser::new(text, max_depth);
     parser.run()?;
     if parser.documents.is_empty() {
-        let only_trivia = parser
-            .repairs
-            .iter()
-            .all(|r| matches!(r.kind, RepairKind::Comment | RepairKind::NonJsonWhitespace));
+        let only_trivia =
+            parser.repairs.iter().all(|r| matches!(r.kind, RepairKind::Comment | RepairKind::NonJsonWhitespace));
         let kind = if only_trivia { RepairErrorKind::Empty } else { RepairErrorKind::NoValue };
-        return Err(Failure {
-            kind,
-            span: Span::new(0, text.len()),
-        });
+        return Err(Failure { kind, span: Span::new(0, text.len()) });
     }
-    Ok(Parsed {
-        edits: parser.edits,
-        repairs: parser.repairs,
-        notes: parser.notes,
-        documents: parser.documents,
-    })
+    Ok(Parsed { edits: parser.edits, repairs: parser.repairs, notes: parser.notes, documents: parser.documents })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +103,9 @@ struct Frame<'t> {
     /// Objects: the current key, and where its member begins (its comma or key).
     key: Span,
     member_start: usize,
+    /// Objects: how many edits, repairs and notes there were when the current
+    /// member began; a member cut off by the end of input drops what followed.
+    member_mark: (usize, usize, usize),
     members: usize,
     /// Objects: where this object's keys begin in `Parser::keys`, or the set
     /// they moved to once there were many.
@@ -130,6 +123,7 @@ impl Frame<'_> {
             value_is_object: false,
             key: Span::point(open),
             member_start: open,
+            member_mark: (0, 0, 0),
             members: 0,
             keys_base,
             key_set: None,
@@ -190,7 +184,21 @@ fn is_json_whitespace(b: u8) -> bool {
 fn ends_word(b: u8) -> bool {
     matches!(
         b,
-        b' ' | b'\t' | b'\n' | b'\r' | b'{' | b'}' | b'[' | b']' | b':' | b',' | b'"' | b'\'' | b'(' | b')' | b';' | b'='
+        b' ' | b'\t'
+            | b'\n'
+            | b'\r'
+            | b'{'
+            | b'}'
+            | b'['
+            | b']'
+            | b':'
+            | b','
+            | b'"'
+            | b'\''
+            | b'('
+            | b')'
+            | b';'
+            | b'='
     ) || b < 0x20
         || b == 0x7F
 }
@@ -226,11 +234,7 @@ impl<'t> Parser<'t> {
     // ----- recording ---------------------------------------------------------
 
     fn edit(&mut self, start: usize, end: usize, insert: impl Into<Cow<'static, str>>) {
-        self.edits.push(Edit {
-            start,
-            end,
-            insert: insert.into(),
-        });
+        self.edits.push(Edit { start, end, insert: insert.into() });
     }
 
     fn repair(&mut self, kind: RepairKind, span: Span, description: impl Into<Cow<'static, str>>) {
@@ -298,24 +302,22 @@ impl<'t> Parser<'t> {
                     self.delete(RepairKind::Comment, Span::new(start, end), "removed a line comment");
                     self.pos = end;
                 }
-                [b'/', b'*', ..] => {
-                    match memchr::memmem::find(&self.bytes[start + 2..], b"*/") {
-                        Some(i) => {
-                            let end = start + 2 + i + 2;
-                            self.delete(RepairKind::Comment, Span::new(start, end), "removed a block comment");
-                            self.pos = end;
-                        }
-                        None => {
-                            let end = self.bytes.len();
-                            self.delete(
-                                RepairKind::Comment,
-                                Span::new(start, end),
-                                "removed a block comment left open at the end of input",
-                            );
-                            self.pos = end;
-                        }
+                [b'/', b'*', ..] => match memchr::memmem::find(&self.bytes[start + 2..], b"*/") {
+                    Some(i) => {
+                        let end = start + 2 + i + 2;
+                        self.delete(RepairKind::Comment, Span::new(start, end), "removed a block comment");
+                        self.pos = end;
                     }
-                }
+                    None => {
+                        let end = self.bytes.len();
+                        self.delete(
+                            RepairKind::Comment,
+                            Span::new(start, end),
+                            "removed a block comment left open at the end of input",
+                        );
+                        self.pos = end;
+                    }
+                },
                 rest => {
                     let len = non_json_whitespace_len(rest);
                     if len == 0 {
@@ -342,11 +344,7 @@ impl<'t> Parser<'t> {
             }
             b'}' | b']' => {
                 let span = Span::new(self.pos, self.pos + 1);
-                self.delete(
-                    RepairKind::SurplusCloser,
-                    span,
-                    format!("removed '{}' that closes nothing", b as char),
-                );
+                self.delete(RepairKind::SurplusCloser, span, format!("removed '{}' that closes nothing", b as char));
                 self.pos += 1;
                 Ok(())
             }
@@ -367,7 +365,7 @@ impl<'t> Parser<'t> {
     /// Marks the start of a document, separating it from one that ended on the same line.
     fn begin_document(&mut self) {
         if let Some(previous_end) = self.last_document_end {
-            if memchr::memchr(b'\n', &self.bytes[previous_end..self.pos]).is_none() {
+            if !self.line_break_survives(previous_end, self.pos) {
                 self.insert(
                     self.pos,
                     "\n",
@@ -380,14 +378,19 @@ impl<'t> Parser<'t> {
         self.open_document = Some((self.pos, self.edits.len()));
     }
 
+    /// Whether a line break between `from` and `to` is left by the deletions
+    /// made since the last document ended.
+    fn line_break_survives(&self, from: usize, to: usize) -> bool {
+        let since = self.documents.last().map_or(0, |d| d.end_edit);
+        let deleted = &self.edits[since..];
+        memchr::memchr_iter(b'\n', &self.bytes[from..to])
+            .map(|i| from + i)
+            .any(|at| !deleted.iter().any(|e| e.start <= at && at < e.end))
+    }
+
     fn end_document(&mut self, end: usize) {
         let (start, first_edit) = self.open_document.take().expect("a document is open");
-        self.documents.push(Document {
-            start,
-            end,
-            first_edit,
-            end_edit: self.edits.len(),
-        });
+        self.documents.push(Document { start, end, first_edit, end_edit: self.edits.len() });
         self.last_document_end = Some(end);
     }
 
@@ -434,9 +437,7 @@ impl<'t> Parser<'t> {
     fn jsonp_open_here(&mut self) -> bool {
         let word = self.word_at(self.pos);
         let is_identifier = !word.is_empty()
-            && word
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'.')
+            && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'.')
             && !word.as_bytes()[0].is_ascii_digit();
         if !is_identifier || self.jsonp_open {
             return false;
@@ -465,11 +466,7 @@ impl<'t> Parser<'t> {
         if self.bytes.get(after) == Some(&b';') {
             end = after + 1;
         }
-        self.delete(
-            RepairKind::JsonpWrapper,
-            Span::new(start, end),
-            "removed the end of the JSONP wrapper",
-        );
+        self.delete(RepairKind::JsonpWrapper, Span::new(start, end), "removed the end of the JSONP wrapper");
         self.jsonp_open = false;
         self.pos = end;
     }
@@ -512,20 +509,18 @@ impl<'t> Parser<'t> {
         };
         self.edit(start, end, "");
         self.repair(kind, Span::new(start, end), description);
-        self.garbage = Some(Garbage {
-            repair: self.repairs.len() - 1,
-            edit: self.edits.len() - 1,
-        });
+        self.garbage = Some(Garbage { repair: self.repairs.len() - 1, edit: self.edits.len() - 1 });
     }
 
     /// A `Name: value` header line right after an HTTP status line or header.
     fn continues_http_preamble(&self, line: &str) -> bool {
-        let after_preamble = self
-            .garbage
-            .is_some_and(|g| g.repair + 1 == self.repairs.len() && self.repairs[g.repair].kind == RepairKind::HttpPreamble);
+        let after_preamble = self.garbage.is_some_and(|g| {
+            g.repair + 1 == self.repairs.len() && self.repairs[g.repair].kind == RepairKind::HttpPreamble
+        });
         let header_name = line.split_once(':').map(|(name, _)| name);
         after_preamble
-            && header_name.is_some_and(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            && header_name
+                .is_some_and(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
     }
 
     // ----- containers --------------------------------------------------------
@@ -585,12 +580,7 @@ impl<'t> Parser<'t> {
             }
             (Container::Object, State::AfterColon) => {
                 let key = self.key_text(frame.key).into_owned();
-                self.insert(
-                    closer_at,
-                    "null",
-                    RepairKind::MissingValue,
-                    format!("gave key {key:?} the value null"),
-                );
+                self.insert(closer_at, "null", RepairKind::MissingValue, format!("gave key {key:?} the value null"));
             }
             _ => {}
         }
@@ -632,7 +622,8 @@ impl<'t> Parser<'t> {
                     self.end_run();
                     continue;
                 }
-                let (closer, noun) = if frame.container == Container::Object { ("}", "object") } else { ("]", "array") };
+                let (closer, noun) =
+                    if frame.container == Container::Object { ("}", "object") } else { ("]", "array") };
                 self.settle(self.pos);
                 self.insert(
                     self.pos,
@@ -644,6 +635,8 @@ impl<'t> Parser<'t> {
             }
             return self.closer(b);
         }
+        // Settle first: a missing value goes before the replaced closer.
+        self.settle(self.pos);
         let right = top.closer();
         self.edit(self.pos, self.pos + 1, if right == b'}' { "}" } else { "]" });
         self.repair(
@@ -651,7 +644,8 @@ impl<'t> Parser<'t> {
             Span::new(self.pos, self.pos + 1),
             format!("replaced '{}' with '{}' to close an {}", b as char, right as char, top.noun()),
         );
-        self.close_top();
+        self.pos += 1;
+        self.pop(self.pos);
     }
 
     /// Whether the token after the closer at `self.pos` makes sense once the
@@ -676,6 +670,10 @@ impl<'t> Parser<'t> {
             State::AfterComma(comma) => comma,
             _ => None,
         };
+        if frame.state == State::Open {
+            self.mark_member();
+        }
+        let frame = self.stack.last().expect("a frame is open");
         match b {
             b'}' | b']' => self.closer(b),
             b',' => {
@@ -721,11 +719,7 @@ impl<'t> Parser<'t> {
         let at = self.pos;
         let insert = if self.bytes[at] == b':' { format!("\"{name}\"") } else { format!("\"{name}\": ") };
         self.edit(at, at, insert);
-        self.repair(
-            RepairKind::MissingKey,
-            Span::point(at),
-            format!("gave a value with no key the key {name:?}"),
-        );
+        self.repair(RepairKind::MissingKey, Span::point(at), format!("gave a value with no key the key {name:?}"));
         let member_start = self.member_start_here();
         let frame = self.stack.last_mut().expect("a frame is open");
         frame.key = Span::point(at);
@@ -876,15 +870,17 @@ impl<'t> Parser<'t> {
                 }
             }
             b',' => {
+                self.mark_member();
                 self.set_state(State::AfterComma(Some(self.pos)));
                 self.pos += 1;
             }
             b'}' | b']' => self.closer(b),
             b'{' if container == Container::Object && frame.value_is_object => self.start_run(None)?,
             _ if container == Container::Run && b != b'{' => self.end_run(),
-            _ if self.starts_value(b) || self.smart_quote_at(self.pos).is_some() => {
+            _ if self.starts_value(b) => {
                 let at = frame.value.end;
                 let noun = if container == Container::Object { "members" } else { "elements" };
+                self.mark_member();
                 self.insert(at, ",", RepairKind::MissingComma, format!("inserted ',' between two {noun}"));
                 self.set_state(State::AfterComma(None));
             }
@@ -900,12 +896,7 @@ impl<'t> Parser<'t> {
         let frame = self.stack.last().expect("a frame is open");
         let first = frame.value;
         if comma.is_none() {
-            self.insert(
-                first.end,
-                ",",
-                RepairKind::MissingComma,
-                "inserted ',' between two objects",
-            );
+            self.insert(first.end, ",", RepairKind::MissingComma, "inserted ',' between two objects");
         }
         self.edit(first.start, first.start, "[");
         self.set_state(State::AfterColon);
@@ -943,8 +934,14 @@ impl<'t> Parser<'t> {
 
     // ----- values ------------------------------------------------------------
 
+    /// Whether a value starts at `self.pos` (whose byte is `b`). A lone sign or
+    /// dot does not: it is removed as an unexpected character.
     fn starts_value(&self, b: u8) -> bool {
-        matches!(b, b'{' | b'[' | b'"' | b'\'' | b'-' | b'+' | b'.') || b.is_ascii_digit() || !self.word_at(self.pos).is_empty()
+        if matches!(b, b'{' | b'[' | b'"' | b'\'') || self.smart_quote_at(self.pos).is_some() {
+            return true;
+        }
+        let word = self.word_at(self.pos);
+        !word.is_empty() && !word.bytes().all(|c| matches!(c, b'+' | b'-' | b'.'))
     }
 
     fn value(&mut self, b: u8) -> Result<(), Failure> {
@@ -1169,12 +1166,7 @@ impl<'t> Parser<'t> {
                 }
             }
             let Some(&b) = bytes.get(i) else {
-                self.insert(
-                    i,
-                    "\"",
-                    RepairKind::Truncated,
-                    "input ends inside a string: closed it",
-                );
+                self.insert(i, "\"", RepairKind::Truncated, "input ends inside a string: closed it");
                 break (i, i);
             };
             match b {
@@ -1208,9 +1200,8 @@ impl<'t> Parser<'t> {
                     } else {
                         let repair = &mut self.repairs[control_repair];
                         repair.span.end = i + 1;
-                        repair.description = Cow::Owned(format!(
-                            "escaped {control_characters} raw control characters inside a string"
-                        ));
+                        repair.description =
+                            Cow::Owned(format!("escaped {control_characters} raw control characters inside a string"));
                     }
                     i += 1;
                 }
@@ -1231,12 +1222,7 @@ impl<'t> Parser<'t> {
             ),
         }
         self.pos = end;
-        StringToken {
-            span: Span::new(start, end),
-            content: Span::new(content_start, content_end),
-            quote,
-            has_escape,
-        }
+        StringToken { span: Span::new(start, end), content: Span::new(content_start, content_end), quote, has_escape }
     }
 
     fn closes_smart(&self, quote: Quote, at: usize) -> bool {
@@ -1263,11 +1249,7 @@ impl<'t> Parser<'t> {
             b'\'' => {
                 self.edit(at, at + 2, "'");
                 if quote != Quote::Single {
-                    self.repair(
-                        RepairKind::InvalidEscape,
-                        Span::new(at, at + 2),
-                        "replaced the escape \\' with '",
-                    );
+                    self.repair(RepairKind::InvalidEscape, Span::new(at, at + 2), "replaced the escape \\' with '");
                 }
                 at + 2
             }
@@ -1296,19 +1278,12 @@ impl<'t> Parser<'t> {
                 );
                 return self.bytes.len();
             }
-            self.insert(
-                at,
-                "\\",
-                RepairKind::InvalidEscape,
-                "kept the backslash of an invalid '\\u' escape literally",
-            );
+            self.insert(at, "\\", RepairKind::InvalidEscape, "kept the backslash of an invalid '\\u' escape literally");
             return at + 1;
         };
         match unit {
             0xD800..=0xDBFF => {
-                let low = (self.bytes.get(at + 6..at + 8) == Some(b"\\u"))
-                    .then(|| hex4(self.bytes, at + 8))
-                    .flatten();
+                let low = (self.bytes.get(at + 6..at + 8) == Some(b"\\u")).then(|| hex4(self.bytes, at + 8)).flatten();
                 if low.is_some_and(|low| (0xDC00..=0xDFFF).contains(&low)) {
                     return at + 12;
                 }
@@ -1336,15 +1311,16 @@ impl<'t> Parser<'t> {
         let mut closers = String::new();
         let mut dropped_key = None;
         while let Some(frame) = self.stack.last() {
-            let (container, state, member_start, key) = (frame.container, frame.state, frame.member_start, frame.key);
+            let (container, state, key) = (frame.container, frame.state, frame.key);
             match (container, state) {
                 (Container::Object, State::AfterKey | State::AfterColon) => {
-                    // Drop the member from its comma (or key) to the end.
-                    let cut = member_start;
+                    // Drop the member from its comma (or key) to the end, with
+                    // whatever was recorded inside it.
+                    let (cut, (edits, repairs, notes)) = (frame.member_start, frame.member_mark);
                     dropped_key = Some(self.key_text(key).into_owned());
-                    self.edits.retain(|e| e.start < cut);
-                    self.repairs.retain(|r| r.span.start < cut);
-                    self.notes.retain(|n| n.span.start < cut);
+                    self.edits.truncate(edits);
+                    self.repairs.truncate(repairs);
+                    self.notes.truncate(notes);
                     self.edit(cut, end, "");
                     self.set_state(State::AfterValue);
                     continue;
@@ -1369,6 +1345,12 @@ impl<'t> Parser<'t> {
     }
 
     // ----- helpers -----------------------------------------------------------
+
+    /// Notes that a new member begins here, for dropping it if input ends inside it.
+    fn mark_member(&mut self) {
+        let mark = (self.edits.len(), self.repairs.len(), self.notes.len());
+        self.stack.last_mut().expect("a frame is open").member_mark = mark;
+    }
 
     fn set_state(&mut self, state: State) {
         self.stack.last_mut().expect("a frame is open").state = state;
@@ -1455,12 +1437,8 @@ fn number_overflows(raw: &str, int_digits: usize, exp: Option<(usize, usize)>) -
         return false;
     }
     let normalized: String = raw.trim_start_matches('+').to_owned();
-    let normalized = if normalized.ends_with(['e', 'E', '+', '-']) {
-        normalized + "0"
-    } else {
-        normalized
-    };
-    normalized.parse::<f64>().map_or(false, |f| f.is_infinite())
+    let normalized = if normalized.ends_with(['e', 'E', '+', '-']) { normalized + "0" } else { normalized };
+    normalized.parse::<f64>().is_ok_and(|f| f.is_infinite())
 }
 
 /// Decodes the escapes of a key for comparison. Invalid escapes stay as written.
@@ -1493,4 +1471,51 @@ fn unescape(raw: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::repair::{repair, RepairKind, RepairOptions};
+
+    /// `input => repaired text, [repair kinds]`.
+    macro_rules! repairs_to {
+        ($($name:ident: $input:expr => $output:expr, [$($kind:ident),*];)*) => {$(
+            #[test]
+            fn $name() {
+                let repaired = repair($input.as_bytes(), &RepairOptions::default()).unwrap();
+                assert_eq!(repaired.text(), $output);
+                let kinds: Vec<RepairKind> = repaired.repairs().iter().map(|r| r.kind).collect();
+                assert_eq!(kinds, [$(RepairKind::$kind),*] as [RepairKind; 0 $(+ { let _ = RepairKind::$kind; 1 })*]);
+            }
+        )*};
+    }
+
+    repairs_to! {
+        valid_stays_untouched: "{\"a\": [1, 2]}" => "{\"a\": [1, 2]}", [];
+        object_run_in_sample_shape: "{\"t\": {\"a\":1}, {\"a\":2},}" => "{\"t\": [{\"a\":1}, {\"a\":2}]}", [ObjectRun, TrailingComma];
+        object_run_ends_at_key: "{\"t\": {}, {}, \"k\": 1}" => "{\"t\": [{}, {}], \"k\": 1}", [ObjectRun];
+        run_does_not_follow_arrays: "{\"t\": [], {}}" => "{\"t\": [], \"_1\": {}}", [MissingKey];
+        closer_typo_inside_object: "{\"a\": [1}, \"b\": 2}" => "{\"a\": [1], \"b\": 2}", [MismatchedCloser];
+        closer_of_outer_container: "[{\"a\": 1]" => "[{\"a\": 1}]", [MissingCloser];
+        mismatched_closer_after_key: "{\"a\"]" => "{\"a\": null}", [MissingValue, MismatchedCloser];
+        lone_minus_is_removed: "[1 -" => "[1 ]", [UnexpectedCharacter, Truncated];
+        dangling_key_keeps_earlier_quotes: "{:1e9991e\u{201C}" => "{\"_0\":\"1e9991e\"}", [MissingKey, UnquotedString, Truncated];
+        merged_garbage_keeps_documents_apart: "[]']\n'{" => "[]\n{}", [SurroundingText, DocumentSeparator, Truncated];
+        truncated_literal_is_completed: "[tru" => "[true]", [Truncated, Truncated];
+        escaped_apostrophe_in_double_quotes: "[\"it\\'s\"]" => "[\"it's\"]", [InvalidEscape];
+        top_level_prose_with_digit: "3 targets failed\n{}" => "\n{}", [SurroundingText];
+        scalar_documents_on_own_lines: "1\n\"a\"\nnull" => "1\n\"a\"\nnull", [];
+    }
+
+    #[test]
+    fn empty_and_valueless_inputs_are_errors() {
+        for (input, message) in [
+            ("", "input is empty at line 1 column 1"),
+            ("  // nothing\n", "input is empty at line 1 column 1"),
+            ("just some words", "no JSON value found at line 1 column 1"),
+        ] {
+            let error = repair(input.as_bytes(), &RepairOptions::default()).unwrap_err();
+            assert_eq!(error.to_string(), message, "{input:?}");
+        }
+    }
 }

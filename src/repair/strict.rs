@@ -13,20 +13,23 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 /// Objects with more keys than this switch from a linear scan to a hash set.
 const LINEAR_KEY_SCAN: usize = 32;
 
-/// Whether `text` is one strict JSON document in which no object repeats a key.
-pub(super) fn is_strict_json_without_duplicates(text: &str) -> bool {
+/// Whether `text` is one strict JSON document, nested at most `max_depth`
+/// deep, in which no object repeats a key.
+pub(super) fn is_strict_json_without_duplicates(text: &str, max_depth: usize) -> bool {
     let mut keys = Vec::new();
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let unique = UniqueKeys { keys: &mut keys };
+    let unique = UniqueKeys { keys: &mut keys, depth: max_depth };
     unique.deserialize(&mut deserializer).is_ok() && deserializer.end().is_ok()
 }
 
-/// A duplicate key found; reported to serde as an error to stop parsing early.
+/// A duplicate key or excess depth; reported to serde as an error to stop early.
 #[derive(Debug)]
-struct Duplicate;
+struct NotStrict;
 
 struct UniqueKeys<'k, 'de> {
     keys: &'k mut Vec<Cow<'de, str>>,
+    /// How many more levels of containers may open.
+    depth: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for UniqueKeys<'_, 'de> {
@@ -64,11 +67,13 @@ impl<'de> Visitor<'de> for UniqueKeys<'_, 'de> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(UniqueKeys { keys: &mut *self.keys })?.is_some() {}
+        let depth = self.depth.checked_sub(1).ok_or_else(|| de::Error::custom(NotStrict))?;
+        while seq.next_element_seed(UniqueKeys { keys: &mut *self.keys, depth })?.is_some() {}
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let depth = self.depth.checked_sub(1).ok_or_else(|| de::Error::custom(NotStrict))?;
         let base = self.keys.len();
         let mut large: Option<HashSet<Cow<'de, str>>> = None;
         while let Some(key) = map.next_key_seed(Key)? {
@@ -87,18 +92,18 @@ impl<'de> Visitor<'de> for UniqueKeys<'_, 'de> {
             };
             if duplicate {
                 self.keys.truncate(base);
-                return Err(de::Error::custom(Duplicate));
+                return Err(de::Error::custom(NotStrict));
             }
-            map.next_value_seed(UniqueKeys { keys: &mut *self.keys })?;
+            map.next_value_seed(UniqueKeys { keys: &mut *self.keys, depth })?;
         }
         self.keys.truncate(base);
         Ok(())
     }
 }
 
-impl fmt::Display for Duplicate {
+impl fmt::Display for NotStrict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("duplicate key")
+        f.write_str("duplicate key or nesting past the limit")
     }
 }
 
@@ -131,7 +136,18 @@ impl<'de> Visitor<'de> for Key {
 
 #[cfg(test)]
 mod tests {
-    use super::is_strict_json_without_duplicates as strict;
+    use super::is_strict_json_without_duplicates;
+
+    fn strict(text: &str) -> bool {
+        is_strict_json_without_duplicates(text, 512)
+    }
+
+    #[test]
+    fn rejects_nesting_past_the_limit() {
+        assert!(is_strict_json_without_duplicates("[[1]]", 2));
+        assert!(!is_strict_json_without_duplicates("[[[1]]]", 2));
+        assert!(!is_strict_json_without_duplicates(r#"{"a":{"b":{}}}"#, 2));
+    }
 
     #[test]
     fn accepts_strict_json() {

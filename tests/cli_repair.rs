@@ -1,0 +1,102 @@
+//! `scanhist repair` end to end, through the real binary: exit code, stdout, stderr.
+
+use assert_cmd::Command;
+
+fn scanhist() -> Command {
+    Command::cargo_bin("scanhist").unwrap()
+}
+
+fn sample(name: &str) -> String {
+    format!("{}/samples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn repairs_the_documented_sample_with_a_positioned_log() {
+    let path = sample("documented-sample.json");
+    let output = scanhist().args(["repair", &path]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["value"][0]["ListScannedTargets"].as_array().unwrap().len(), 3);
+    let log = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 5, "{log}");
+    assert_eq!(
+        lines[0],
+        format!("{path}:12:28: object-run: the value of key \"ListScannedTargets\" continues as a run of 3 objects: inserted '[' and ']' to make it an array")
+    );
+    assert_eq!(lines[1], format!("{path}:18:36: trailing-comma: removed a trailing comma"));
+}
+
+#[test]
+fn valid_input_passes_through_byte_for_byte_with_an_empty_log() {
+    let input = "{ \"a\" : [1.50, \"\\u00e9\"] }\n";
+    scanhist().arg("repair").write_stdin(input).assert().code(0).stdout(input).stderr("");
+}
+
+#[test]
+fn stdin_is_named_dash_in_the_log() {
+    scanhist()
+        .args(["repair", "-"])
+        .write_stdin("[1,]")
+        .assert()
+        .code(0)
+        .stdout("[1]")
+        .stderr("-:1:3: trailing-comma: removed a trailing comma\n");
+}
+
+#[test]
+fn json_log_lists_repairs_with_positions() {
+    let output = scanhist().args(["repair", "--log", "json"]).write_stdin("{'a': 1, 'a': 2}").output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let log: serde_json::Value = serde_json::from_slice(&output.stderr).unwrap();
+    assert_eq!(log["file"], "-");
+    assert_eq!(log["encoding"], "utf-8");
+    assert_eq!(log["documents"], 1);
+    assert_eq!(log["repairs"].as_array().unwrap().len(), 2);
+    assert_eq!(log["repairs"][0]["kind"], "single-quotes");
+    assert_eq!(log["repairs"][0]["line"], 1);
+    assert_eq!(log["repairs"][0]["column"], 2);
+    assert_eq!(log["notes"][0]["kind"], "duplicate-key");
+    assert_eq!(log["notes"][0]["column"], 10);
+}
+
+#[test]
+fn compact_and_pretty_reformat_each_document() {
+    let input = "{\"a\": [1, 2]}{\"b\": {}}";
+    scanhist().args(["repair", "--compact"]).write_stdin(input).assert().code(0).stdout("{\"a\":[1,2]}\n{\"b\":{}}\n");
+    scanhist()
+        .args(["repair", "--pretty"])
+        .write_stdin("{\"a\": [1]}")
+        .assert()
+        .code(0)
+        .stdout("{\n  \"a\": [\n    1\n  ]\n}\n");
+}
+
+#[test]
+fn input_without_json_exits_1_and_says_where_and_why() {
+    scanhist()
+        .arg("repair")
+        .write_stdin("no json here")
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("-:1:1: error: no JSON value found\n");
+}
+
+#[test]
+fn nesting_past_the_limit_exits_1() {
+    scanhist()
+        .args(["repair", "--max-depth", "3"])
+        .write_stdin("\n[[[[1]]]]")
+        .assert()
+        .code(1)
+        .stderr("-:2:4: error: nesting deeper than 3 levels\n");
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    scanhist().args(["repair", "--bogus"]).assert().code(2);
+    let missing = scanhist().args(["repair", "/nonexistent/file.json"]).assert().code(2);
+    let stderr = String::from_utf8(missing.get_output().stderr.clone()).unwrap();
+    assert!(stderr.starts_with("scanhist: cannot read /nonexistent/file.json:"), "{stderr}");
+}
