@@ -49,12 +49,13 @@ struct JsonLog<'a> {
 pub(super) fn run(args: &RepairArgs) -> anyhow::Result<ExitStatus> {
     let input = read_input(args.file.as_ref())?;
     let options = RepairOptions { max_depth: args.max_depth };
-    let stderr = io::stderr();
-    let mut log = stderr.lock();
+    // stderr is unbuffered; a log line per repair must not cost a write call each.
+    let mut log = BufWriter::new(io::stderr().lock());
     match repair(&input.bytes, &options) {
         Ok(repaired) => {
             ignore_broken_pipe(write_documents(&repaired, args))?;
             write_log(&input.name, &repaired, args.log, &mut log)?;
+            log.flush()?;
             Ok(ExitStatus::Success)
         }
         Err(error) => {
@@ -75,6 +76,7 @@ pub(super) fn run(args: &RepairArgs) -> anyhow::Result<ExitStatus> {
                     writeln!(log)?;
                 }
             }
+            log.flush()?;
             Ok(ExitStatus::Failure)
         }
     }

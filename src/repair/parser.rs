@@ -381,11 +381,14 @@ impl<'t> Parser<'t> {
     /// Whether a line break between `from` and `to` is left by the deletions
     /// made since the last document ended.
     fn line_break_survives(&self, from: usize, to: usize) -> bool {
+        // Edits between two documents are recorded in input order, so one
+        // walk over line breaks and deletions together suffices.
         let since = self.documents.last().map_or(0, |d| d.end_edit);
-        let deleted = &self.edits[since..];
-        memchr::memchr_iter(b'\n', &self.bytes[from..to])
-            .map(|i| from + i)
-            .any(|at| !deleted.iter().any(|e| e.start <= at && at < e.end))
+        let mut deleted = self.edits[since..].iter().filter(|e| e.end > e.start).peekable();
+        memchr::memchr_iter(b'\n', &self.bytes[from..to]).map(|i| from + i).any(|at| {
+            while deleted.next_if(|e| e.end <= at).is_some() {}
+            deleted.peek().is_none_or(|e| at < e.start)
+        })
     }
 
     fn end_document(&mut self, end: usize) {
@@ -398,7 +401,7 @@ impl<'t> Parser<'t> {
     /// Anything else starting a line of prose is not. Returns whether it was one.
     fn top_level_scalar(&mut self) -> Result<bool, Failure> {
         let b = self.bytes[self.pos];
-        let plausible = b == b'"'
+        let plausible = (b == b'"' && self.string_closes_on_its_line())
             || b == b'-'
             || b.is_ascii_digit()
             || ["true", "false", "null"].iter().any(|w| self.word_at(self.pos) == *w);
@@ -425,6 +428,25 @@ impl<'t> Parser<'t> {
         self.garbage = garbage;
         self.pos = start;
         Ok(false)
+    }
+
+    /// Whether the string starting at `self.pos` ends before the line does.
+    /// A top-level line that opens a string and never closes it is prose; this
+    /// also keeps such lines from being scanned to the end of input each.
+    fn string_closes_on_its_line(&self) -> bool {
+        let mut i = self.pos + 1;
+        while let Some(offset) = memchr::memchr3(b'"', b'\\', b'\n', &self.bytes[i..]) {
+            i += offset;
+            match self.bytes[i] {
+                b'"' => return true,
+                b'\\' => i += 2,
+                _ => return false,
+            }
+            if i >= self.bytes.len() {
+                return false;
+            }
+        }
+        false
     }
 
     fn rest_of_line_is_blank(&self) -> bool {
@@ -1504,6 +1526,7 @@ mod tests {
         truncated_literal_is_completed: "[tru" => "[true]", [Truncated, Truncated];
         escaped_apostrophe_in_double_quotes: "[\"it\\'s\"]" => "[\"it's\"]", [InvalidEscape];
         top_level_prose_with_digit: "3 targets failed\n{}" => "\n{}", [SurroundingText];
+        top_level_unclosed_quote_is_prose: "\"quoted prose\n{}" => "\n{}", [SurroundingText];
         scalar_documents_on_own_lines: "1\n\"a\"\nnull" => "1\n\"a\"\nnull", [];
     }
 
