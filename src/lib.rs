@@ -34,10 +34,19 @@
 #![deny(missing_docs)]
 
 pub mod decode;
+pub mod diagnostic;
+pub mod emit;
+mod json;
+pub mod record;
 pub mod repair;
 pub mod span;
 
 pub use decode::Encoding;
+pub use diagnostic::{Diagnostic, DiagnosticCode, Severity};
+pub use record::{
+    decode_records, DurationFormat, Envelope, Records, ScanDuration, ScanSession, ScanStatus, ScannedTarget,
+    TargetAddress, Timestamp,
+};
 pub use repair::{repair, Note, NoteKind, Repair, RepairError, RepairErrorKind, RepairKind, RepairOptions, Repaired};
 pub use span::{LineCol, LineIndex, Span};
 

@@ -3,6 +3,7 @@
 //! This is the only module that touches the file system, the standard
 //! streams or clap; the stages below it take bytes and writers.
 
+mod convert;
 mod exit_code;
 mod render;
 mod repair;
@@ -28,6 +29,8 @@ pub struct Cli {
 enum Command {
     /// Repair a saved response into strict JSON; the repair log goes to stderr.
     Repair(repair::RepairArgs),
+    /// Convert saved responses to CSV or NDJSON rows; repairs and findings go to stderr.
+    Convert(convert::ConvertArgs),
 }
 
 /// How findings are written to stderr.
@@ -48,6 +51,7 @@ enum LogFormat {
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Repair(args) => repair::run(&args),
+        Command::Convert(args) => convert::run(&args),
     }
 }
 

@@ -1,0 +1,259 @@
+//! `scanhist convert`: saved responses to CSV or NDJSON rows.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use super::render::{failure, notes, repairs, Rendered};
+use super::{ignore_broken_pipe, read_input, ExitStatus, Input};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::emit::{EmitOptions, Format, Level, RowWriter};
+use crate::record::{decode_records, DurationFormat};
+use crate::repair::{repair, RepairOptions};
+
+#[derive(Debug, Args)]
+pub(super) struct ConvertArgs {
+    /// Files or directories (read recursively, in name order); `-` or nothing reads stdin.
+    paths: Vec<PathBuf>,
+
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
+    format: FormatArg,
+
+    /// One row per target, or one per session.
+    #[arg(long, value_enum, default_value_t = LevelArg::Target)]
+    level: LevelArg,
+
+    /// Write to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// How to write scan_duration_s.
+    #[arg(long, value_enum, default_value_t = DurationArg::Seconds)]
+    duration: DurationArg,
+
+    /// Leave CSV cells that start with = + - @ tab or CR as they are (by
+    /// default they get a leading ' so spreadsheets do not run them).
+    #[arg(long)]
+    no_neutralize: bool,
+
+    /// Count any repair as a failure (exit 1).
+    #[arg(long)]
+    strict: bool,
+
+    /// Reject containers nested deeper than this.
+    #[arg(long, default_value_t = RepairOptions::default().max_depth, value_name = "LEVELS")]
+    max_depth: usize,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatArg {
+    Csv,
+    Ndjson,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LevelArg {
+    Target,
+    Session,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DurationArg {
+    /// Decimal seconds, exact to 100 ns: 510.1234567
+    Seconds,
+    /// ISO 8601: PT8M30.1234567S
+    Iso8601,
+    /// .NET TimeSpan: 00:08:30.1234567
+    Timespan,
+    /// Decimal milliseconds: 510123.4567
+    Millis,
+}
+
+/// What happened across all inputs.
+#[derive(Default)]
+struct Tally {
+    inputs: u64,
+    unreadable: u64,
+    sessions: u64,
+    repairs: u64,
+    errors: u64,
+    warnings: u64,
+    notes: u64,
+}
+
+pub(super) fn run(args: &ConvertArgs) -> anyhow::Result<ExitStatus> {
+    let options = EmitOptions {
+        format: match args.format {
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Ndjson => Format::Ndjson,
+        },
+        level: match args.level {
+            LevelArg::Target => Level::Target,
+            LevelArg::Session => Level::Session,
+        },
+        duration: match args.duration {
+            DurationArg::Seconds => DurationFormat::Seconds,
+            DurationArg::Iso8601 => DurationFormat::Iso8601,
+            DurationArg::Timespan => DurationFormat::TimeSpan,
+            DurationArg::Millis => DurationFormat::Milliseconds,
+        },
+        neutralize_formulas: !args.no_neutralize,
+    };
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?),
+        None => Box::new(io::stdout().lock()),
+    };
+    let mut rows = RowWriter::new(BufWriter::with_capacity(1 << 16, out), options).context("cannot write output")?;
+    let mut log = BufWriter::new(io::stderr().lock());
+    let mut tally = Tally::default();
+
+    for path in expand_paths(&args.paths, &mut log, &mut tally)? {
+        let input = match read_input(path.as_ref()) {
+            Ok(input) => input,
+            Err(error) => {
+                writeln!(log, "scanhist: {error:#}")?;
+                tally.unreadable += 1;
+                continue;
+            }
+        };
+        tally.inputs += 1;
+        let written = convert_one(&input, args.max_depth, &mut rows, &mut log, &mut tally);
+        ignore_broken_pipe(written)?;
+    }
+
+    let neutralized = rows.neutralized();
+    let row_count = rows.rows();
+    ignore_broken_pipe(rows.finish().and_then(|mut out| out.flush()))?;
+    write_summary(&mut log, &tally, row_count, neutralized)?;
+    log.flush()?;
+
+    let failed = tally.errors > 0 || (args.strict && tally.repairs > 0);
+    Ok(match (tally.unreadable > 0, failed) {
+        (true, _) => ExitStatus::Usage,
+        (false, true) => ExitStatus::Failure,
+        (false, false) => ExitStatus::Success,
+    })
+}
+
+/// Repairs, types and writes one input, logging what it finds.
+fn convert_one<W: Write, L: Write>(
+    input: &Input,
+    max_depth: usize,
+    rows: &mut RowWriter<W>,
+    log: &mut L,
+    tally: &mut Tally,
+) -> io::Result<()> {
+    let repaired = match repair(&input.bytes, &RepairOptions { max_depth }) {
+        Ok(repaired) => repaired,
+        Err(error) => {
+            let message = error.kind.to_string();
+            failure(&input.name, &error, &message).write_text(log)?;
+            tally.errors += 1;
+            return Ok(());
+        }
+    };
+    let index = repaired.line_index();
+    let records = decode_records(&repaired);
+
+    let mut findings: Vec<Rendered<'_>> = repairs(&input.name, &repaired, &index);
+    tally.repairs += findings.len() as u64;
+    findings.extend(notes(&input.name, &repaired, &index));
+    findings.sort_by_key(|f| f.span.start);
+    for finding in &findings {
+        finding.write_text(log)?;
+    }
+    for diagnostic in &records.diagnostics {
+        write_diagnostic(log, &input.name, diagnostic, index.line_col(diagnostic.span.start))?;
+        match diagnostic.severity {
+            Severity::Error => tally.errors += 1,
+            Severity::Warning => tally.warnings += 1,
+            Severity::Note => tally.notes += 1,
+        }
+    }
+    for session in records.sessions() {
+        rows.write_session(&input.name, session)?;
+        tally.sessions += 1;
+    }
+    Ok(())
+}
+
+fn write_diagnostic<L: Write>(
+    log: &mut L,
+    file: &str,
+    diagnostic: &Diagnostic,
+    at: crate::span::LineCol,
+) -> io::Result<()> {
+    write!(log, "{file}:{at}: {}[{}]: {}", diagnostic.severity, diagnostic.code, diagnostic.message)?;
+    if !diagnostic.pointer.is_empty() {
+        write!(log, " (at {})", diagnostic.pointer)?;
+    }
+    if let Some(hint) = &diagnostic.hint {
+        write!(log, "; hint: {hint}")?;
+    }
+    writeln!(log)
+}
+
+fn write_summary<L: Write>(log: &mut L, tally: &Tally, rows: u64, neutralized: u64) -> io::Result<()> {
+    let plural = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    write!(
+        log,
+        "scanhist: {}, {}, {}; {}; {}, {}, {}",
+        plural(tally.inputs, "input"),
+        plural(tally.sessions, "session"),
+        plural(rows, "row"),
+        plural(tally.repairs, "repair"),
+        plural(tally.errors, "error"),
+        plural(tally.warnings, "warning"),
+        plural(tally.notes, "note"),
+    )?;
+    if tally.unreadable > 0 {
+        write!(log, "; {} unreadable", plural(tally.unreadable, "input"))?;
+    }
+    if neutralized > 0 {
+        write!(log, "; {} neutralized against formula injection", plural(neutralized, "CSV cell"))?;
+    }
+    writeln!(log)
+}
+
+/// The files to read: each path, directories expanded recursively in name
+/// order (hidden entries skipped); `None` stands for stdin.
+fn expand_paths<L: Write>(paths: &[PathBuf], log: &mut L, tally: &mut Tally) -> io::Result<Vec<Option<PathBuf>>> {
+    if paths.is_empty() {
+        return Ok(vec![None]);
+    }
+    let mut files = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            files.push(None);
+        } else if path.is_dir() {
+            if let Err(error) = walk(path, &mut files) {
+                writeln!(log, "scanhist: cannot read directory {}: {error}", path.display())?;
+                tally.unreadable += 1;
+            }
+        } else {
+            files.push(Some(path.clone()));
+        }
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, files: &mut Vec<Option<PathBuf>>) -> io::Result<()> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| !path.file_name().is_some_and(|name| name.to_string_lossy().starts_with('.')))
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, files)?;
+        } else {
+            files.push(Some(path));
+        }
+    }
+    Ok(())
+}

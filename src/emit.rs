@@ -1,0 +1,382 @@
+//! Stage 4: typed records to flat rows, written as CSV or NDJSON.
+//!
+//! The column schema is stable: the same names, in the same order, are the
+//! CSV header and the NDJSON keys (`schemas/row.schema.json` describes an
+//! NDJSON row). Writers are generic over `io::Write`; they never choose where
+//! output goes.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use crate::record::{DurationFormat, ScanSession, ScannedTarget};
+
+/// The columns of a target-level row, in order.
+pub const TARGET_COLUMNS: [&str; 17] = [
+    "source",
+    "session_id",
+    "scan_definition_id",
+    "org_id",
+    "scanner_id",
+    "session_status",
+    "general_error_message",
+    "last_scanned",
+    "number_of_targets",
+    "number_of_successfully_scanned_targets",
+    "target_index",
+    "ip",
+    "hostname",
+    "device_description",
+    "target_status",
+    "error_message",
+    "scan_duration_s",
+];
+
+/// The columns of a session-level row: the session's, then the count of targets listed.
+pub const SESSION_COLUMNS: [&str; 11] = [
+    "source",
+    "session_id",
+    "scan_definition_id",
+    "org_id",
+    "scanner_id",
+    "session_status",
+    "general_error_message",
+    "last_scanned",
+    "number_of_targets",
+    "number_of_successfully_scanned_targets",
+    "targets_listed",
+];
+
+/// One row per target, or one per session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Level {
+    /// A row per target; a session without targets still gives one row.
+    #[default]
+    Target,
+    /// A row per session, with the number of targets it lists.
+    Session,
+}
+
+/// The output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// RFC 4180 CSV with a header row.
+    #[default]
+    Csv,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// How rows are written.
+#[derive(Clone, Copy, Debug)]
+pub struct EmitOptions {
+    /// CSV or NDJSON.
+    pub format: Format,
+    /// Rows per target or per session.
+    pub level: Level,
+    /// How `scan_duration_s` is written; named for its default, decimal seconds.
+    pub duration: DurationFormat,
+    /// Prefix CSV text cells that a spreadsheet would run as a formula with `'`.
+    pub neutralize_formulas: bool,
+}
+
+impl Default for EmitOptions {
+    fn default() -> Self {
+        EmitOptions {
+            format: Format::Csv,
+            level: Level::Target,
+            duration: DurationFormat::Seconds,
+            neutralize_formulas: true,
+        }
+    }
+}
+
+impl EmitOptions {
+    /// The columns rows have at this level.
+    pub fn columns(&self) -> &'static [&'static str] {
+        match self.level {
+            Level::Target => &TARGET_COLUMNS,
+            Level::Session => &SESSION_COLUMNS,
+        }
+    }
+}
+
+/// One cell of a row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Cell<'a> {
+    /// Text from the input, which may be attacker-controlled.
+    Text(Cow<'a, str>),
+    /// Text scanhist formatted itself (a duration); never neutralized.
+    Formatted(String),
+    /// A number, written as is.
+    Number(String),
+    Empty,
+}
+
+fn text<'a>(value: Option<&'a str>) -> Cell<'a> {
+    value.map_or(Cell::Empty, |v| Cell::Text(Cow::Borrowed(v)))
+}
+
+fn number(value: Option<impl ToString>) -> Cell<'static> {
+    value.map_or(Cell::Empty, |v| Cell::Number(v.to_string()))
+}
+
+/// Writes rows to `W` in the chosen format.
+pub struct RowWriter<W: Write> {
+    sink: Sink<W>,
+    options: EmitOptions,
+    rows: u64,
+    neutralized: u64,
+}
+
+enum Sink<W: Write> {
+    Csv(Box<csv::Writer<W>>),
+    Ndjson(W),
+}
+
+impl<W: Write> RowWriter<W> {
+    /// A writer of rows to `out`. CSV output starts with its header row.
+    ///
+    /// # Errors
+    ///
+    /// Fails when writing the header fails.
+    pub fn new(out: W, options: EmitOptions) -> io::Result<Self> {
+        let sink = match options.format {
+            Format::Csv => {
+                let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
+                writer.write_record(options.columns()).map_err(io::Error::other)?;
+                Sink::Csv(Box::new(writer))
+            }
+            Format::Ndjson => Sink::Ndjson(out),
+        };
+        Ok(RowWriter { sink, options, rows: 0, neutralized: 0 })
+    }
+
+    /// Writes the rows of `session`, read from `source`. Returns how many.
+    ///
+    /// # Errors
+    ///
+    /// Fails when writing fails.
+    pub fn write_session(&mut self, source: &str, session: &ScanSession) -> io::Result<u64> {
+        let before = self.rows;
+        match (self.options.level, session.targets.as_deref()) {
+            (Level::Target, Some(targets)) if !targets.is_empty() => {
+                for (index, target) in targets.iter().enumerate() {
+                    self.write_row(source, session, Some((index, target)))?;
+                }
+            }
+            _ => self.write_row(source, session, None)?,
+        }
+        Ok(self.rows - before)
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// CSV cells prefixed with `'` so far.
+    pub fn neutralized(&self) -> u64 {
+        self.neutralized
+    }
+
+    /// Flushes and returns the underlying writer.
+    ///
+    /// # Errors
+    ///
+    /// Fails when flushing fails.
+    pub fn finish(self) -> io::Result<W> {
+        match self.sink {
+            Sink::Csv(writer) => writer.into_inner().map_err(|e| e.into_error()),
+            Sink::Ndjson(mut out) => {
+                out.flush()?;
+                Ok(out)
+            }
+        }
+    }
+
+    fn write_row(
+        &mut self,
+        source: &str,
+        session: &ScanSession,
+        target: Option<(usize, &ScannedTarget)>,
+    ) -> io::Result<()> {
+        let mut cells = Vec::with_capacity(TARGET_COLUMNS.len());
+        cells.extend([
+            // `-` names stdin, a marker of ours; any other source is a path someone chose.
+            if source == "-" { Cell::Formatted(source.to_owned()) } else { Cell::Text(Cow::Borrowed(source)) },
+            text(session.session_id.as_deref()),
+            text(session.scan_definition_id.as_deref()),
+            text(session.org_id.as_deref()),
+            text(session.scanner_id.as_deref()),
+            text(session.status.as_ref().map(|s| s.as_str())),
+            text(session.general_error_message.as_deref()),
+            session.last_scanned.map_or(Cell::Empty, |t| Cell::Formatted(t.to_string())),
+            number(session.number_of_targets),
+            number(session.number_of_successfully_scanned_targets),
+        ]);
+        match self.options.level {
+            Level::Session => cells.push(number(session.targets.as_ref().map(Vec::len))),
+            Level::Target => {
+                let t = target.map(|(_, t)| t);
+                cells.extend([
+                    number(target.map(|(index, _)| index)),
+                    t.and_then(|t| t.ip.as_ref()).map_or(Cell::Empty, |ip| Cell::Text(Cow::Owned(ip.to_string()))),
+                    text(t.and_then(|t| t.hostname.as_deref())),
+                    text(t.and_then(|t| t.device_description.as_deref())),
+                    text(t.and_then(|t| t.status.as_ref()).map(|s| s.as_str())),
+                    text(t.and_then(|t| t.error_message.as_deref())),
+                    t.and_then(|t| t.duration).map_or(Cell::Empty, |d| {
+                        let shown = d.display(self.options.duration).to_string();
+                        match self.options.duration {
+                            DurationFormat::Seconds | DurationFormat::Milliseconds => Cell::Number(shown),
+                            DurationFormat::Iso8601 | DurationFormat::TimeSpan => Cell::Formatted(shown),
+                        }
+                    }),
+                ]);
+            }
+        }
+        let result = match &mut self.sink {
+            Sink::Csv(writer) => {
+                let neutralize = self.options.neutralize_formulas;
+                let mut neutralized = 0;
+                let fields = cells.iter().map(|cell| match cell {
+                    Cell::Text(value) if neutralize && runs_as_formula(value) => {
+                        neutralized += 1;
+                        Cow::Owned(format!("'{value}"))
+                    }
+                    Cell::Text(value) => Cow::Borrowed(value.as_ref()),
+                    Cell::Formatted(value) | Cell::Number(value) => Cow::Borrowed(value.as_str()),
+                    Cell::Empty => Cow::Borrowed(""),
+                });
+                let fields: Vec<Cow<'_, str>> = fields.collect();
+                let written = writer.write_record(fields.iter().map(|f| f.as_bytes())).map_err(io::Error::other);
+                self.neutralized += neutralized;
+                written
+            }
+            Sink::Ndjson(out) => write_json_row(out, self.options.columns(), &cells),
+        };
+        self.rows += 1;
+        result
+    }
+}
+
+/// Whether a spreadsheet would run `value` as a formula (OWASP CSV injection).
+fn runs_as_formula(value: &str) -> bool {
+    value.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+fn write_json_row<W: Write>(out: &mut W, columns: &[&str], cells: &[Cell<'_>]) -> io::Result<()> {
+    out.write_all(b"{")?;
+    for (i, (column, cell)) in columns.iter().zip(cells).enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        write!(out, "\"{column}\":")?;
+        match cell {
+            Cell::Text(value) => serde_json::to_writer(&mut *out, value.as_ref())?,
+            Cell::Formatted(value) => serde_json::to_writer(&mut *out, value)?,
+            Cell::Number(value) => out.write_all(value.as_bytes())?,
+            Cell::Empty => out.write_all(b"null")?,
+        }
+    }
+    out.write_all(b"}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{ScanDuration, ScanStatus, TargetAddress, Timestamp};
+
+    fn session(targets: Option<Vec<ScannedTarget>>) -> ScanSession {
+        ScanSession {
+            session_id: Some("01de".to_owned()),
+            status: Some(ScanStatus::PartialSuccess),
+            last_scanned: Some(Timestamp::parse("2022-12-19T15:14:24.5561791Z").unwrap().0),
+            number_of_targets: Some(2),
+            targets,
+            ..ScanSession::default()
+        }
+    }
+
+    fn target(ip: &str, hostname: &str, ticks: i64) -> ScannedTarget {
+        ScannedTarget {
+            ip: Some(TargetAddress::Ip(ip.parse().unwrap())),
+            hostname: Some(hostname.to_owned()),
+            duration: Some(ScanDuration::from_ticks(ticks)),
+            ..ScannedTarget::default()
+        }
+    }
+
+    fn emit(options: EmitOptions, sessions: &[ScanSession]) -> (String, u64) {
+        let mut writer = RowWriter::new(Vec::new(), options).unwrap();
+        for s in sessions {
+            writer.write_session("in.json", s).unwrap();
+        }
+        let neutralized = writer.neutralized();
+        (String::from_utf8(writer.finish().unwrap()).unwrap(), neutralized)
+    }
+
+    #[test]
+    fn csv_has_the_header_and_a_row_per_target() {
+        let targets = vec![target("10.0.0.1", "sw-1", 5_101_234_567), target("::1", "=cmd|' /C calc'!A0", 0)];
+        let (csv, neutralized) = emit(EmitOptions::default(), &[session(Some(targets))]);
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(lines[0], TARGET_COLUMNS.join(","));
+        assert_eq!(
+            lines[1],
+            "in.json,01de,,,,PartialSuccess,,2022-12-19T15:14:24.5561791Z,2,,0,10.0.0.1,sw-1,,,,510.1234567"
+        );
+        assert_eq!(
+            lines[2],
+            "in.json,01de,,,,PartialSuccess,,2022-12-19T15:14:24.5561791Z,2,,1,::1,'=cmd|' /C calc'!A0,,,,0"
+        );
+        assert_eq!(neutralized, 1);
+    }
+
+    #[test]
+    fn stdin_source_is_not_neutralized_but_a_formula_path_is() {
+        let mut writer = RowWriter::new(Vec::new(), EmitOptions::default()).unwrap();
+        writer.write_session("-", &session(None)).unwrap();
+        writer.write_session("=evil.json", &session(None)).unwrap();
+        assert_eq!(writer.neutralized(), 1);
+        let csv = String::from_utf8(writer.finish().unwrap()).unwrap();
+        let sources: Vec<&str> = csv.split("\r\n").skip(1).filter_map(|l| l.split(',').next()).collect();
+        assert_eq!(sources, ["-", "'=evil.json", ""]);
+    }
+
+    #[test]
+    fn a_session_without_targets_still_gives_one_row() {
+        let (csv, _) = emit(EmitOptions::default(), &[session(None), session(Some(vec![]))]);
+        assert_eq!(csv.matches("\r\n").count(), 3, "{csv}");
+    }
+
+    #[test]
+    fn ndjson_rows_use_the_same_keys_and_are_never_altered() {
+        let options = EmitOptions { format: Format::Ndjson, ..EmitOptions::default() };
+        let (ndjson, neutralized) = emit(options, &[session(Some(vec![target("10.0.0.1", "=1+1", -10_000_000)]))]);
+        let row: serde_json::Value = serde_json::from_str(ndjson.trim_end()).unwrap();
+        let keys: Vec<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected = TARGET_COLUMNS.to_vec();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        assert_eq!(row["hostname"], "=1+1");
+        assert_eq!(row["scan_duration_s"], -1);
+        assert_eq!(row["number_of_successfully_scanned_targets"], serde_json::Value::Null);
+        assert_eq!(neutralized, 0);
+        assert!(ndjson.contains("\"scan_duration_s\":-1}"), "{ndjson}");
+    }
+
+    #[test]
+    fn session_level_counts_targets_and_numbers_are_never_neutralized() {
+        let options = EmitOptions { level: Level::Session, ..EmitOptions::default() };
+        let negative = target("10.0.0.1", "h", -5);
+        let (csv, neutralized) = emit(options, &[session(Some(vec![negative.clone(), negative]))]);
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(lines[0], SESSION_COLUMNS.join(","));
+        assert!(lines[1].ends_with(",2,,2"), "{}", lines[1]);
+        assert_eq!(neutralized, 0);
+        let durations = EmitOptions { duration: DurationFormat::Iso8601, ..EmitOptions::default() };
+        let (csv, _) = emit(durations, &[session(Some(vec![target("10.0.0.1", "h", -5)]))]);
+        assert!(csv.contains(",-PT0.0000005S\r\n"), "{csv}");
+    }
+}

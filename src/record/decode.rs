@@ -1,0 +1,499 @@
+//! Typing: documents of repaired text to envelopes, sessions and targets.
+//!
+//! Objects are read as lists of raw members, so every value keeps its place
+//! in the text, and a diagnostic can point at it. Nothing builds a tree.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::powershell::hashtable_pairs;
+use super::{Envelope, ScanDuration, ScanSession, ScanStatus, ScannedTarget, TargetAddress, TimeNote, Timestamp};
+use crate::diagnostic::{Diagnostic, DiagnosticCode};
+use crate::json::{self, Members};
+use crate::repair::Repaired;
+use crate::span::Span;
+
+/// The typed content of one input, and what typing found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Records {
+    /// One envelope per document that holds scan history, in input order.
+    pub envelopes: Vec<Envelope>,
+    /// Findings, in the order they were made (document by document).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Records {
+    /// Every session of every envelope, in input order.
+    pub fn sessions(&self) -> impl Iterator<Item = &ScanSession> {
+        self.envelopes.iter().flat_map(|e| &e.sessions)
+    }
+}
+
+/// Types every document of `repaired`.
+///
+/// Each document may be an OData envelope (`{"value": [...]}`), a bare array
+/// of records, or one record (as NDJSON dumps hold). A saved API error body
+/// gives an [`DiagnosticCode::ApiError`] and no records.
+pub fn decode_records(repaired: &Repaired<'_>) -> Records {
+    let mut decoder = Decoder { repaired, records: Records::default() };
+    for range in repaired.document_ranges() {
+        decoder.document(&repaired.text()[range.clone()]);
+    }
+    decoder.records
+}
+
+struct Decoder<'r, 'a> {
+    repaired: &'r Repaired<'a>,
+    records: Records,
+}
+
+/// Where a value sits, for its JSON pointer. Pointers are built only when a
+/// diagnostic needs one.
+#[derive(Clone, Copy, Default)]
+struct Location<'k> {
+    /// Records sit under `/value` rather than at the root or in a root array.
+    under_value: bool,
+    record: Option<usize>,
+    targets: Option<(&'k str, usize)>,
+}
+
+impl Location<'_> {
+    fn pointer(&self, key: Option<&str>) -> String {
+        let mut pointer = String::new();
+        if self.under_value {
+            pointer.push_str("/value");
+        }
+        if let Some(record) = self.record {
+            pointer.push_str(&format!("/{record}"));
+        }
+        if let Some((targets_key, target)) = self.targets {
+            pointer.push('/');
+            pointer.push_str(&escape_pointer(targets_key));
+            pointer.push_str(&format!("/{target}"));
+        }
+        if let Some(key) = key {
+            pointer.push('/');
+            pointer.push_str(&escape_pointer(key));
+        }
+        pointer
+    }
+}
+
+fn escape_pointer(key: &str) -> Cow<'_, str> {
+    if key.contains(['~', '/']) {
+        Cow::Owned(key.replace('~', "~0").replace('/', "~1"))
+    } else {
+        Cow::Borrowed(key)
+    }
+}
+
+/// A field's value, from JSON or from a PowerShell `@{…}` string.
+enum Field<'a> {
+    Json(&'a RawValue),
+    Text(&'a str),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SessionKey {
+    OrgId,
+    ScanDefinitionId,
+    SessionId,
+    ScannerId,
+    Status,
+    GeneralErrorMessage,
+    LastScanned,
+    NumberOfTargets,
+    NumberOfSuccessfullyScannedTargets,
+    Targets,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TargetKey {
+    Ip,
+    Hostname,
+    DeviceDescription,
+    ErrorMessage,
+    Status,
+    Duration,
+}
+
+/// Keys, lowercase; both the documented sample's and the live metadata's spellings.
+const SESSION_KEYS: &[(&str, SessionKey)] = &[
+    ("orgid", SessionKey::OrgId),
+    ("scandefinitionid", SessionKey::ScanDefinitionId),
+    ("scandefinitionids", SessionKey::ScanDefinitionId),
+    ("sessionid", SessionKey::SessionId),
+    ("sessionids", SessionKey::SessionId),
+    ("scannerid", SessionKey::ScannerId),
+    ("scanstatus", SessionKey::Status),
+    ("generalerrormessage", SessionKey::GeneralErrorMessage),
+    ("lastscanned", SessionKey::LastScanned),
+    ("numberoftargets", SessionKey::NumberOfTargets),
+    ("numberofsuccessfullyscannedtargets", SessionKey::NumberOfSuccessfullyScannedTargets),
+    ("scannedtargets", SessionKey::Targets),
+    ("listscannedtargets", SessionKey::Targets),
+];
+
+const TARGET_KEYS: &[(&str, TargetKey)] = &[
+    ("ip", TargetKey::Ip),
+    ("hostname", TargetKey::Hostname),
+    ("scanneddevicedescription", TargetKey::DeviceDescription),
+    ("errormessage", TargetKey::ErrorMessage),
+    ("scanstatus", TargetKey::Status),
+    ("scanduration", TargetKey::Duration),
+];
+
+fn lookup<K: Copy>(table: &[(&str, K)], key: &str) -> Option<K> {
+    table.iter().find(|(name, _)| key.eq_ignore_ascii_case(name)).map(|&(_, k)| k)
+}
+
+fn kind_of(raw: &RawValue) -> &'static str {
+    match raw.get().as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
+fn is_null(raw: &RawValue) -> bool {
+    raw.get() == "null"
+}
+
+impl<'r> Decoder<'r, '_> {
+    /// The original input span of `raw`, which borrows from the repaired text.
+    fn span(&self, raw: &str) -> Span {
+        let text = self.repaired.text();
+        let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+        self.repaired.input_span(Span::new(start, start + raw.len()))
+    }
+
+    fn report(&mut self, code: DiagnosticCode, message: impl Into<String>, raw: &str, pointer: String) {
+        let span = self.span(raw);
+        self.records.diagnostics.push(Diagnostic::new(code, message, span, pointer));
+    }
+
+    fn document(&mut self, text: &'r str) {
+        let raw: &RawValue = match serde_json::from_str(text) {
+            Ok(raw) => raw,
+            Err(error) => {
+                let message = format!("the document cannot be read: {error}");
+                return self.report(DiagnosticCode::NotScanHistory, message, text, String::new());
+            }
+        };
+        let span = self.span(raw.get());
+        match raw.get().as_bytes()[0] {
+            b'{' => self.object_document(raw, span),
+            b'[' => {
+                let sessions = self.record_array(raw, Location::default());
+                self.records.envelopes.push(Envelope { sessions, span, ..Envelope::default() });
+            }
+            _ => {
+                let message = format!("the document is {}, not scan history", kind_of(raw));
+                self.report(DiagnosticCode::NotScanHistory, message, raw.get(), String::new());
+            }
+        }
+    }
+
+    fn object_document(&mut self, raw: &'r RawValue, span: Span) {
+        let Members(members) = json::members(raw).expect("an object");
+        let find = |name: &str| members.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
+        let value = find("value");
+        if let (Some(error), None) = (find("error"), value) {
+            return self.api_error(error);
+        }
+        let Some(value) = value else {
+            // A record on its own, as in an NDJSON dump of records.
+            let sessions = self.record(raw, Location::default()).into_iter().collect();
+            self.records.envelopes.push(Envelope { sessions, span, ..Envelope::default() });
+            return;
+        };
+        let context = find("@odata.context").and_then(json::string).map(Cow::into_owned);
+        let next_link =
+            find("@odata.nextLink").or_else(|| find("odata.nextLink")).and_then(json::string).map(Cow::into_owned);
+        let location = Location { under_value: true, ..Location::default() };
+        let sessions = if value.get().starts_with('[') {
+            self.record_array(value, location)
+        } else if is_null(value) {
+            Vec::new()
+        } else {
+            let message = format!("\"value\" is {}, not an array of records", kind_of(value));
+            self.report(DiagnosticCode::NotScanHistory, message, value.get(), "/value".to_owned());
+            Vec::new()
+        };
+        self.records.envelopes.push(Envelope { context, next_link, sessions, span });
+    }
+
+    fn api_error(&mut self, error: &RawValue) {
+        let field = |name: &str| {
+            json::members(error).and_then(|Members(members)| {
+                members
+                    .into_iter()
+                    .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                    .and_then(|(_, v)| json::string(v).map(Cow::into_owned))
+            })
+        };
+        let code = field("code").unwrap_or_else(|| "unknown".to_owned());
+        let message = field("message").unwrap_or_default();
+        let text = format!("the document is an API error response, not scan history: {code}: {message}");
+        self.report(DiagnosticCode::ApiError, text, error.get(), "/error".to_owned());
+    }
+
+    fn record_array(&mut self, raw: &'r RawValue, location: Location<'_>) -> Vec<ScanSession> {
+        let elements: Vec<&RawValue> = serde_json::from_str(raw.get()).expect("an array");
+        elements
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, element)| self.record(element, Location { record: Some(i), ..location }))
+            .collect()
+    }
+
+    fn record(&mut self, raw: &'r RawValue, location: Location<'_>) -> Option<ScanSession> {
+        let Some(Members(members)) = json::members(raw) else {
+            let message = format!("the record is {}, not an object", kind_of(raw));
+            self.report(DiagnosticCode::InvalidRecord, message, raw.get(), location.pointer(None));
+            return None;
+        };
+        let mut session = ScanSession { span: self.span(raw.get()), ..ScanSession::default() };
+        for (key, value) in members {
+            let Some(field) = lookup(SESSION_KEYS, &key) else {
+                session.extra.push((key.into_owned(), serde_json::from_str(value.get()).unwrap_or(Value::Null)));
+                continue;
+            };
+            let at = |k: &str| location.pointer(Some(k));
+            let json = Field::Json(value);
+            match field {
+                SessionKey::OrgId => session.org_id = self.text(&json, value, at(&key)),
+                SessionKey::ScanDefinitionId => session.scan_definition_id = self.text(&json, value, at(&key)),
+                SessionKey::SessionId => session.session_id = self.text(&json, value, at(&key)),
+                SessionKey::ScannerId => session.scanner_id = self.text(&json, value, at(&key)),
+                SessionKey::Status => session.status = self.status(&json, value, at(&key)),
+                SessionKey::GeneralErrorMessage => session.general_error_message = self.text(&json, value, at(&key)),
+                SessionKey::LastScanned => session.last_scanned = self.timestamp(&json, value, at(&key)),
+                SessionKey::NumberOfTargets => session.number_of_targets = self.count(&json, value, at(&key)),
+                SessionKey::NumberOfSuccessfullyScannedTargets => {
+                    session.number_of_successfully_scanned_targets = self.count(&json, value, at(&key))
+                }
+                SessionKey::Targets => session.targets = self.targets(value, &key, location),
+            }
+        }
+        Some(session)
+    }
+
+    fn targets(&mut self, raw: &'r RawValue, key: &str, location: Location<'_>) -> Option<Vec<ScannedTarget>> {
+        let element_at = |i| Location { targets: Some((key, i)), ..location };
+        match raw.get().as_bytes()[0] {
+            b'n' => None,
+            b'[' => {
+                let elements: Vec<&RawValue> = serde_json::from_str(raw.get()).expect("an array");
+                let targets = elements.into_iter().enumerate().filter_map(|(i, e)| self.target(e, element_at(i)));
+                Some(targets.collect())
+            }
+            // One target written without its array.
+            b'{' | b'"' => Some(self.target(raw, element_at(0)).into_iter().collect()),
+            _ => {
+                let message = format!("the target list is {}, not an array", kind_of(raw));
+                self.report(DiagnosticCode::InvalidValue, message, raw.get(), location.pointer(Some(key)));
+                None
+            }
+        }
+    }
+
+    fn target(&mut self, raw: &'r RawValue, location: Location<'_>) -> Option<ScannedTarget> {
+        let mut target = ScannedTarget { span: self.span(raw.get()), ..ScannedTarget::default() };
+        if let Some(Members(members)) = json::members(raw) {
+            for (key, value) in members {
+                match lookup(TARGET_KEYS, &key) {
+                    Some(field) => self.target_field(&mut target, field, &Field::Json(value), value, &key, location),
+                    None => {
+                        target.extra.push((key.into_owned(), serde_json::from_str(value.get()).unwrap_or(Value::Null)))
+                    }
+                }
+            }
+            return Some(target);
+        }
+        let text = json::string(raw);
+        let Some(pairs) = text.as_deref().and_then(hashtable_pairs) else {
+            let message = format!("the target is {}, not an object", kind_of(raw));
+            self.report(DiagnosticCode::InvalidTarget, message, raw.get(), location.pointer(None));
+            return None;
+        };
+        let span = self.span(raw.get());
+        self.records.diagnostics.push(
+            Diagnostic::new(
+                DiagnosticCode::PowershellDepth,
+                "the target was flattened to a @{…} string by ConvertTo-Json; read it back",
+                span,
+                location.pointer(None),
+            )
+            .with_hint("export with ConvertTo-Json -Depth 5 (or more) to keep targets as objects"),
+        );
+        for (key, value) in pairs {
+            match lookup(TARGET_KEYS, key) {
+                Some(field) => self.target_field(&mut target, field, &Field::Text(value), raw, key, location),
+                None => target.extra.push((key.to_owned(), Value::String(value.to_owned()))),
+            }
+        }
+        Some(target)
+    }
+
+    fn target_field(
+        &mut self,
+        target: &mut ScannedTarget,
+        field: TargetKey,
+        value: &Field<'_>,
+        raw: &RawValue,
+        key: &str,
+        location: Location<'_>,
+    ) {
+        let at = location.pointer(Some(key));
+        match field {
+            TargetKey::Ip => target.ip = self.address(value, raw, at),
+            TargetKey::Hostname => target.hostname = self.text(value, raw, at),
+            TargetKey::DeviceDescription => target.device_description = self.text(value, raw, at),
+            TargetKey::ErrorMessage => target.error_message = self.text(value, raw, at),
+            TargetKey::Status => target.status = self.status(value, raw, at),
+            TargetKey::Duration => target.duration = self.duration(value, raw, at),
+        }
+    }
+
+    // ----- values --------------------------------------------------------------
+
+    /// The string a field holds. Numbers and booleans keep their JSON text. A
+    /// plural-named key may hold an array; its first string is taken.
+    fn text(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<String> {
+        let raw_json = match value {
+            Field::Text(text) => return Some((*text).to_owned()),
+            Field::Json(raw_json) => *raw_json,
+        };
+        match raw_json.get().as_bytes()[0] {
+            b'"' => json::string(raw_json).map(Cow::into_owned),
+            b'n' => None,
+            b'[' => {
+                let elements: Vec<&RawValue> = serde_json::from_str(raw_json.get()).expect("an array");
+                if elements.len() > 1 {
+                    let message = format!("{} values given where one belongs; kept the first", elements.len());
+                    self.report(DiagnosticCode::SeveralValues, message, raw.get(), at.clone());
+                }
+                elements.first().and_then(|first| self.text(&Field::Json(first), raw, at))
+            }
+            b'{' => {
+                self.report(DiagnosticCode::InvalidValue, "expected a string, found an object", raw.get(), at);
+                None
+            }
+            _ => Some(raw_json.get().to_owned()),
+        }
+    }
+
+    /// The string of a field that must be a string or null, or a diagnostic.
+    fn scalar_text<'v>(&mut self, value: &'v Field<'_>, raw: &RawValue, at: &str) -> Option<Cow<'v, str>> {
+        match value {
+            Field::Text(text) => Some(Cow::Borrowed(*text)),
+            Field::Json(raw_json) if is_null(raw_json) => None,
+            Field::Json(raw_json) => {
+                let text = json::string(raw_json);
+                if text.is_none() {
+                    let message = format!("expected a string, found {}", kind_of(raw_json));
+                    self.report(DiagnosticCode::InvalidValue, message, raw.get(), at.to_owned());
+                }
+                text
+            }
+        }
+    }
+
+    fn status(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<ScanStatus> {
+        let text = self.scalar_text(value, raw, &at)?;
+        (!text.is_empty()).then(|| ScanStatus::parse(&text))
+    }
+
+    fn count(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<i32> {
+        let (digits, quoted) = match value {
+            Field::Text(text) => (Cow::Borrowed(*text), true),
+            Field::Json(raw_json) if is_null(raw_json) => return None,
+            Field::Json(raw_json) => match json::string(raw_json) {
+                Some(text) => (text, true),
+                None => (Cow::Borrowed(raw_json.get()), false),
+            },
+        };
+        match digits.trim().parse::<i32>() {
+            Ok(count) => {
+                if quoted && matches!(value, Field::Json(_)) {
+                    let message = format!("the count {digits:?} is written as a string");
+                    self.report(DiagnosticCode::NumberAsString, message, raw.get(), at);
+                }
+                Some(count)
+            }
+            Err(_) => {
+                let message = format!("expected a 32-bit integer count, found {digits}");
+                self.report(DiagnosticCode::InvalidValue, message, raw.get(), at);
+                None
+            }
+        }
+    }
+
+    fn timestamp(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<Timestamp> {
+        let text = self.scalar_text(value, raw, &at)?;
+        if text.is_empty() {
+            return None;
+        }
+        match Timestamp::parse(&text) {
+            Ok((timestamp, notes)) => {
+                self.time_notes(&notes, raw, &at);
+                Some(timestamp)
+            }
+            Err(error) => {
+                self.report(DiagnosticCode::InvalidValue, error.to_string(), raw.get(), at);
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<ScanDuration> {
+        let text = self.scalar_text(value, raw, &at)?;
+        if text.is_empty() {
+            return None;
+        }
+        match ScanDuration::parse(&text) {
+            Ok((duration, notes)) => {
+                self.time_notes(&notes, raw, &at);
+                Some(duration)
+            }
+            Err(error) => {
+                self.report(DiagnosticCode::InvalidValue, error.to_string(), raw.get(), at);
+                None
+            }
+        }
+    }
+
+    fn time_notes(&mut self, notes: &[TimeNote], raw: &RawValue, at: &str) {
+        for note in notes {
+            let code = match note {
+                TimeNote::MissingZone => DiagnosticCode::MissingZone,
+                TimeNote::FractionTruncated { .. } => DiagnosticCode::FractionTruncated,
+            };
+            self.report(code, note.to_string(), raw.get(), at.to_owned());
+        }
+    }
+
+    fn address(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<TargetAddress> {
+        let text = self.scalar_text(value, raw, &at)?;
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return None;
+        }
+        let bare = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(trimmed);
+        match bare.parse::<IpAddr>() {
+            Ok(ip) => Some(TargetAddress::Ip(ip)),
+            Err(_) => {
+                let message = format!("{trimmed:?} is not an IPv4 or IPv6 address; kept as text");
+                self.report(DiagnosticCode::IpKeptAsText, message, raw.get(), at);
+                Some(TargetAddress::Unparsed(text.into_owned()))
+            }
+        }
+    }
+}

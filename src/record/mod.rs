@@ -1,0 +1,174 @@
+//! Stage 3: strict JSON to typed scan-history records.
+//!
+//! Keys match case-insensitively, with the aliases of the documented sample
+//! and of the live OData metadata. Unknown keys are kept. A value that cannot
+//! be typed leaves its field empty and becomes a [`Diagnostic`]; the other
+//! records and fields still come out.
+
+mod decode;
+mod powershell;
+pub mod time;
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde_json::Value;
+
+pub use decode::{decode_records, Records};
+pub use time::{DurationFormat, ScanDuration, TimeNote, Timestamp};
+
+use crate::span::Span;
+
+/// One response document: an OData envelope `{"@odata.context", "value": [...]}`,
+/// or a bare array or record standing for one.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Envelope {
+    /// `@odata.context`, opaque.
+    pub context: Option<String>,
+    /// `@odata.nextLink`: present when more pages follow.
+    pub next_link: Option<String>,
+    /// The records of `value`, in order.
+    pub sessions: Vec<ScanSession>,
+    /// The document's bytes in the original input.
+    pub span: Span,
+}
+
+/// One scan-history record: a scan session, or a by-definition entry (which
+/// has no targets).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScanSession {
+    /// `orgId`: the tenant.
+    pub org_id: Option<String>,
+    /// `scanDefinitionId`, or `ScanDefinitionIds` in the documented sample.
+    pub scan_definition_id: Option<String>,
+    /// `sessionId`, or `SessionIds` in the documented sample.
+    pub session_id: Option<String>,
+    /// `scannerId`.
+    pub scanner_id: Option<String>,
+    /// `scanStatus`.
+    pub status: Option<ScanStatus>,
+    /// `generalErrorMessage`.
+    pub general_error_message: Option<String>,
+    /// `LastScanned`.
+    pub last_scanned: Option<Timestamp>,
+    /// `numberOfTargets`.
+    pub number_of_targets: Option<i32>,
+    /// `numberOfSuccessfullyScannedTargets`.
+    pub number_of_successfully_scanned_targets: Option<i32>,
+    /// `scannedTargets`, or `ListScannedTargets`; `None` when the record has no target list.
+    pub targets: Option<Vec<ScannedTarget>>,
+    /// Keys scanhist does not know, in input order, with their values.
+    pub extra: Vec<(String, Value)>,
+    /// The record's bytes in the original input.
+    pub span: Span,
+}
+
+/// One device a session scanned.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScannedTarget {
+    /// `Ip`.
+    pub ip: Option<TargetAddress>,
+    /// `Hostname`.
+    pub hostname: Option<String>,
+    /// `ScannedDeviceDescription`.
+    pub device_description: Option<String>,
+    /// `ErrorMessage`.
+    pub error_message: Option<String>,
+    /// `ScanStatus`.
+    pub status: Option<ScanStatus>,
+    /// `ScanDuration`.
+    pub duration: Option<ScanDuration>,
+    /// Keys scanhist does not know, in input order, with their values.
+    pub extra: Vec<(String, Value)>,
+    /// The target's bytes in the original input.
+    pub span: Span,
+}
+
+/// A target's address: an IP address, or the text given when it is not one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TargetAddress {
+    /// An IPv4 or IPv6 address.
+    Ip(IpAddr),
+    /// Text that does not parse as an address, kept as written.
+    Unparsed(String),
+}
+
+impl fmt::Display for TargetAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetAddress::Ip(ip) => ip.fmt(f),
+            TargetAddress::Unparsed(text) => f.write_str(text),
+        }
+    }
+}
+
+/// A scan status. The API's metadata names Success, PartialSuccess and
+/// Failure; saved responses also carry Fail and "Partial Success".
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ScanStatus {
+    /// `Success`.
+    Success,
+    /// `PartialSuccess`, also written `Partial Success`.
+    PartialSuccess,
+    /// `Fail`.
+    Fail,
+    /// `Failure`.
+    Failure,
+    /// Any other text, kept verbatim.
+    Other(String),
+}
+
+impl ScanStatus {
+    /// Reads a status, ignoring case, spaces, `_` and `-` between words.
+    pub fn parse(text: &str) -> ScanStatus {
+        let mut folded = String::with_capacity(text.len());
+        folded.extend(text.chars().filter(|c| !matches!(c, ' ' | '_' | '-')).map(|c| c.to_ascii_lowercase()));
+        match folded.as_str() {
+            "success" => ScanStatus::Success,
+            "partialsuccess" => ScanStatus::PartialSuccess,
+            "fail" => ScanStatus::Fail,
+            "failure" => ScanStatus::Failure,
+            _ => ScanStatus::Other(text.to_owned()),
+        }
+    }
+
+    /// The canonical spelling, or the text as written for [`ScanStatus::Other`].
+    pub fn as_str(&self) -> &str {
+        match self {
+            ScanStatus::Success => "Success",
+            ScanStatus::PartialSuccess => "PartialSuccess",
+            ScanStatus::Fail => "Fail",
+            ScanStatus::Failure => "Failure",
+            ScanStatus::Other(text) => text,
+        }
+    }
+}
+
+impl fmt::Display for ScanStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_fold_spelling_and_keep_the_unknown() {
+        for (text, status) in [
+            ("Success", ScanStatus::Success),
+            ("success", ScanStatus::Success),
+            ("PartialSuccess", ScanStatus::PartialSuccess),
+            ("Partial Success", ScanStatus::PartialSuccess),
+            ("partial_success", ScanStatus::PartialSuccess),
+            ("Fail", ScanStatus::Fail),
+            ("Failure", ScanStatus::Failure),
+            ("Timed out", ScanStatus::Other("Timed out".to_owned())),
+        ] {
+            assert_eq!(ScanStatus::parse(text), status, "{text}");
+        }
+        assert_eq!(ScanStatus::parse("Partial Success").to_string(), "PartialSuccess");
+        assert_eq!(ScanStatus::parse("Timed out").to_string(), "Timed out");
+    }
+}

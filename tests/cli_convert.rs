@@ -1,0 +1,203 @@
+//! `scanhist convert` end to end, through the real binary: exit code, stdout, stderr.
+
+use std::fs;
+
+use assert_cmd::Command;
+
+fn scanhist() -> Command {
+    Command::cargo_bin("scanhist").unwrap()
+}
+
+fn path(relative: &str) -> String {
+    format!("{}/{relative}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let output = scanhist().args(args).output().unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+fn csv_rows(csv: &str) -> Vec<csv::StringRecord> {
+    csv::Reader::from_reader(csv.as_bytes()).records().map(Result::unwrap).collect()
+}
+
+#[test]
+fn converts_the_bundled_samples_to_csv() {
+    let (code, stdout, stderr) = run(&["convert", &path("samples")]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut reader = csv::Reader::from_reader(stdout.as_bytes());
+    assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), scanhist::emit::TARGET_COLUMNS);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    // 2 by-definition records, 1 chat paste target, 3 + 1 clean-response rows,
+    // 3 documented-sample targets, 2 PowerShell targets, 2 truncated-download targets.
+    assert_eq!(rows.len(), 14);
+    let sample: Vec<_> = rows.iter().filter(|r| r[0].ends_with("documented-sample.json")).collect();
+    assert_eq!(sample.len(), 3);
+    assert_eq!(&sample[2][11], "127.0.0.3");
+    assert_eq!(&sample[0][7], "2022-12-19T15:14:24.5561791Z");
+    assert_eq!(&sample[0][16], "510");
+    let summary = stderr.lines().last().unwrap();
+    assert_eq!(
+        summary,
+        "scanhist: 6 inputs, 8 sessions, 14 rows; 25 repairs; 0 errors, 2 warnings, 0 notes; \
+         1 CSV cell neutralized against formula injection"
+    );
+    assert!(stderr.contains("documented-sample.json:12:28: object-run: "), "{stderr}");
+}
+
+#[test]
+fn csv_neutralizes_formulas_unless_told_not_to() {
+    let clean = path("samples/clean-by-session.json");
+    let (_, stdout, _) = run(&["convert", &clean]);
+    let rows = csv_rows(&stdout);
+    assert_eq!(&rows[2][12], "'=HYPERLINK(\"http://evil.example\",\"click\")");
+    let (_, raw, stderr) = run(&["convert", "--no-neutralize", &clean]);
+    assert_eq!(&csv_rows(&raw)[2][12], "=HYPERLINK(\"http://evil.example\",\"click\")");
+    assert!(!stderr.contains("neutralized"), "{stderr}");
+}
+
+#[test]
+fn a_session_without_targets_gives_one_row_and_session_level_counts_targets() {
+    let clean = path("samples/clean-by-session.json");
+    let (_, stdout, _) = run(&["convert", &clean]);
+    let rows = csv_rows(&stdout);
+    assert_eq!(rows.len(), 4);
+    assert_eq!((&rows[3][1], &rows[3][10], &rows[3][11]), ("9f1e2d3c4b5a69788796a5b4c3d2e1f0", "", ""));
+    let (_, sessions, _) = run(&["convert", "--level", "session", &clean]);
+    let mut reader = csv::Reader::from_reader(sessions.as_bytes());
+    assert_eq!(reader.headers().unwrap().iter().next_back(), Some("targets_listed"));
+    let counts: Vec<String> = reader.records().map(|r| r.unwrap()[10].to_owned()).collect();
+    assert_eq!(counts, ["3", ""]);
+}
+
+#[test]
+fn ndjson_rows_match_csv_rows_and_the_row_schema() {
+    let samples = path("samples");
+    let (_, csv, _) = run(&["convert", &samples]);
+    let (code, ndjson, _) = run(&["convert", "--format", "ndjson", &samples]);
+    assert_eq!(code, 0);
+    let schema: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(path("schemas/row.schema.json")).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let csv_rows = csv_rows(&csv);
+    let json_rows: Vec<serde_json::Value> = ndjson.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(json_rows.len(), csv_rows.len());
+    for (json_row, csv_row) in json_rows.iter().zip(&csv_rows) {
+        assert!(validator.is_valid(json_row), "{json_row}");
+        for (i, column) in scanhist::emit::TARGET_COLUMNS.iter().enumerate() {
+            let shown = match &json_row[column] {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let csv_cell = csv_row[i].strip_prefix('\'').filter(|_| shown.starts_with('=')).unwrap_or(&csv_row[i]);
+            assert_eq!(shown, csv_cell, "{column}");
+        }
+    }
+    let (_, session_rows, _) = run(&["convert", "--format", "ndjson", "--level", "session", &samples]);
+    for line in session_rows.lines() {
+        assert!(validator.is_valid(&serde_json::from_str(line).unwrap()), "{line}");
+    }
+}
+
+#[test]
+fn durations_are_exact_in_every_format() {
+    let input = r#"{"value": [{"sessionId": "a", "scannedTargets": [{"scanDuration": "00:08:30.1234567"}]}]}"#;
+    for (format, expected) in [
+        ("seconds", "510.1234567"),
+        ("millis", "510123.4567"),
+        ("iso8601", "PT8M30.1234567S"),
+        ("timespan", "00:08:30.1234567"),
+    ] {
+        let output = scanhist().args(["convert", "--duration", format]).write_stdin(input).output().unwrap();
+        let rows = csv_rows(std::str::from_utf8(&output.stdout).unwrap());
+        assert_eq!((&rows[0][0], &rows[0][16]), ("-", expected));
+    }
+}
+
+#[test]
+fn an_api_error_fails_the_run_but_other_files_are_still_converted() {
+    let (code, stdout, stderr) =
+        run(&["convert", &path("tests/fixtures/convert/api-error.json"), &path("samples/documented-sample.json")]);
+    assert_eq!(code, 1);
+    assert_eq!(csv_rows(&stdout).len(), 3);
+    assert!(
+        stderr.contains("api-error.json:1:11: error[api-error]: the document is an API error response, not scan history: TooManyRequests: Rate limit exceeded: 100 calls per minute (at /error)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_values_are_reported_with_position_and_pointer_and_everything_else_is_written() {
+    let (code, stdout, stderr) = run(&["convert", &path("tests/fixtures/convert/mixed-damage.json")]);
+    assert_eq!(code, 1);
+    let rows = csv_rows(&stdout);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(&rows[0][11], "10.0.0.300");
+    assert!(stderr.contains(":4:65: error[invalid-value]: minutes must be below 60 in \"00:61:00\", not 61 (at /value/0/scannedTargets/0/ScanDuration)"), "{stderr}");
+    assert!(
+        stderr.contains(":8:3: error[invalid-record]: the record is a string, not an object (at /value/1)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("scanhist: 1 input, 2 sessions, 3 rows; 0 repairs; 5 errors, 2 warnings, 3 notes\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn strict_counts_repairs_as_failures() {
+    let sample = path("samples/documented-sample.json");
+    assert_eq!(run(&["convert", &sample]).0, 0);
+    let (code, stdout, _) = run(&["convert", "--strict", &sample]);
+    assert_eq!(code, 1);
+    assert_eq!(csv_rows(&stdout).len(), 3, "rows are still written");
+    assert_eq!(run(&["convert", "--strict", &path("samples/clean-by-session.json")]).0, 0);
+}
+
+#[test]
+fn unreadable_input_exits_2_after_converting_the_rest() {
+    let (code, stdout, stderr) = run(&["convert", "/nonexistent.json", &path("samples/documented-sample.json")]);
+    assert_eq!(code, 2);
+    assert_eq!(csv_rows(&stdout).len(), 3);
+    assert!(stderr.starts_with("scanhist: cannot read /nonexistent.json: "), "{stderr}");
+    assert!(stderr.contains("; 1 input unreadable"), "{stderr}");
+}
+
+#[test]
+fn input_without_json_exits_1_and_is_counted() {
+    let output = scanhist().arg("convert").write_stdin("no json here").output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.starts_with("-:1:1: error: no JSON value found\n"), "{stderr}");
+    assert!(stderr.contains("1 error"), "{stderr}");
+}
+
+#[test]
+fn ndjson_records_are_read_from_stdin_in_order() {
+    let output = scanhist()
+        .args(["convert", "--format", "ndjson", "-"])
+        .write_stdin("{\"sessionId\": \"n1\"}\n{\"sessionId\": \"n2\"}\n")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let ids: Vec<serde_json::Value> = std::str::from_utf8(&output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["session_id"].clone())
+        .collect();
+    assert_eq!(ids, ["n1", "n2"]);
+}
+
+#[test]
+fn output_file_option_writes_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rows.csv");
+    let (code, stdout, _) = run(&["convert", "-o", out.to_str().unwrap(), &path("samples/documented-sample.json")]);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    assert_eq!(csv_rows(&fs::read_to_string(out).unwrap()).len(), 3);
+}

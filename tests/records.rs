@@ -1,0 +1,201 @@
+//! Typed records through the library: aliases, time values, addresses,
+//! statuses, PowerShell damage, API errors, and diagnostics that point at values.
+
+use scanhist::record::time::TICKS_PER_SECOND;
+use scanhist::{decode_records, repair, DiagnosticCode, Records, RepairOptions, ScanStatus, Severity, TargetAddress};
+
+fn records(input: &str) -> Records {
+    let repaired = repair(input.as_bytes(), &RepairOptions::default()).unwrap();
+    decode_records(&repaired)
+}
+
+fn codes(records: &Records) -> Vec<DiagnosticCode> {
+    records.diagnostics.iter().map(|d| d.code).collect()
+}
+
+#[test]
+fn documented_and_metadata_spellings_match_case_insensitively() {
+    let sample = r#"{"value": [
+        {"SessionIds": "a1", "ScanDefinitionIds": "d1", "ORGID": "o1", "ScannerId": "s1", "ScanStatus": "Success",
+         "GeneralErrorMessage": "none", "NumberOfTargets": 1, "NumberOfSuccessfullyScannedTargets": 1,
+         "ListScannedTargets": [{"IP": "10.0.0.1", "HOSTNAME": "h", "ScannedDeviceDescription": "d",
+                                 "ErrorMessage": "e", "ScanStatus": "Failure", "ScanDuration": "00:00:01"}]},
+        {"sessionId": "a2", "scanDefinitionId": "d2", "scannedTargets": []}
+    ]}"#;
+    let records = records(sample);
+    assert!(records.diagnostics.is_empty(), "{:?}", records.diagnostics);
+    let sessions: Vec<_> = records.sessions().collect();
+    let first = sessions[0];
+    assert_eq!(first.session_id.as_deref(), Some("a1"));
+    assert_eq!(first.scan_definition_id.as_deref(), Some("d1"));
+    assert_eq!(first.org_id.as_deref(), Some("o1"));
+    assert_eq!(first.scanner_id.as_deref(), Some("s1"));
+    assert_eq!(first.general_error_message.as_deref(), Some("none"));
+    assert_eq!((first.number_of_targets, first.number_of_successfully_scanned_targets), (Some(1), Some(1)));
+    let target = &first.targets.as_ref().unwrap()[0];
+    assert_eq!(target.ip, Some(TargetAddress::Ip("10.0.0.1".parse().unwrap())));
+    assert_eq!(target.hostname.as_deref(), Some("h"));
+    assert_eq!(target.device_description.as_deref(), Some("d"));
+    assert_eq!(target.error_message.as_deref(), Some("e"));
+    assert_eq!(target.status, Some(ScanStatus::Failure));
+    assert_eq!(target.duration.unwrap().ticks(), TICKS_PER_SECOND);
+    assert_eq!(sessions[1].session_id.as_deref(), Some("a2"));
+    assert_eq!(sessions[1].targets.as_deref(), Some(&[][..]));
+}
+
+#[test]
+fn unknown_keys_are_kept_in_order() {
+    let records = records(
+        r#"{"value": [{"sessionId": "a", "zeta": [1], "alpha": {"x": null},
+        "scannedTargets": [{"ip": "::1", "vendor": "acme"}]}]}"#,
+    );
+    let session = records.sessions().next().unwrap();
+    let keys: Vec<&str> = session.extra.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["zeta", "alpha"]);
+    assert_eq!(session.extra[1].1, serde_json::json!({"x": null}));
+    assert_eq!(session.targets.as_ref().unwrap()[0].extra, [("vendor".to_owned(), serde_json::json!("acme"))]);
+}
+
+#[test]
+fn the_documented_sample_types_to_one_session_with_three_targets() {
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/documented-sample.json")).unwrap();
+    let repaired = repair(&bytes, &RepairOptions::default()).unwrap();
+    let records = decode_records(&repaired);
+    let sessions: Vec<_> = records.sessions().collect();
+    assert_eq!(sessions.len(), 1);
+    let session = sessions[0];
+    assert_eq!(session.last_scanned.unwrap().to_string(), "2022-12-19T15:14:24.5561791Z");
+    let seconds: Vec<i64> =
+        session.targets.as_ref().unwrap().iter().map(|t| t.duration.unwrap().ticks() / TICKS_PER_SECOND).collect();
+    assert_eq!(seconds, [510, 480, 530]);
+    assert_eq!(records.envelopes[0].context.as_deref().map(|c| c.ends_with("GetScanHistoryBySessionId")), Some(true));
+}
+
+#[test]
+fn time_values_are_noted_or_reported_at_their_value() {
+    let input = "{\"value\": [{\"sessionId\": \"a\",\n  \"LastScanned\": \"2024-05-01T10:00:00.5\",\n  \"scannedTargets\": [{\"ip\": \"10.0.0.1\", \"scanDuration\": \"00:60:00\"}]}]}";
+    let repaired = repair(input.as_bytes(), &RepairOptions::default()).unwrap();
+    let records = decode_records(&repaired);
+    assert_eq!(codes(&records), [DiagnosticCode::MissingZone, DiagnosticCode::InvalidValue]);
+    let index = repaired.line_index();
+    let zone = &records.diagnostics[0];
+    assert_eq!(
+        (index.line_col(zone.span.start).to_string(), zone.pointer.as_str()),
+        ("2:18".to_owned(), "/value/0/LastScanned")
+    );
+    let bad = &records.diagnostics[1];
+    assert_eq!(bad.severity, Severity::Error);
+    assert_eq!(bad.message, "minutes must be below 60 in \"00:60:00\", not 60");
+    assert_eq!(bad.pointer, "/value/0/scannedTargets/0/scanDuration");
+    assert_eq!(index.line_col(bad.span.start).to_string(), "3:57");
+    assert_eq!(&input[bad.span.start..bad.span.end], "\"00:60:00\"");
+    // The record still comes out, its duration empty, its timestamp read as UTC.
+    let session = records.sessions().next().unwrap();
+    assert_eq!(session.last_scanned.unwrap().to_string(), "2024-05-01T10:00:00.5Z");
+    assert_eq!(session.targets.as_ref().unwrap()[0].duration, None);
+}
+
+#[test]
+fn diagnostics_point_into_the_original_input_after_repairs() {
+    // The BOM and the single quotes shift every offset of the repaired text.
+    let input = "\u{feff}{'value': [{'sessionId': 'a', 'LastScanned': 'never'}]}";
+    let repaired = repair(input.as_bytes(), &RepairOptions::default()).unwrap();
+    let records = decode_records(&repaired);
+    let d = &records.diagnostics[0];
+    assert_eq!(&input[d.span.start..d.span.end], "'never'");
+    assert_eq!(repaired.line_index().line_col(d.span.start).to_string(), "1:46");
+}
+
+#[test]
+fn utf16_spans_are_bytes_of_the_utf16_input() {
+    let text = "{\"value\": [{\"LastScanned\": \"x\"}]}";
+    let mut input = vec![0xFF, 0xFE];
+    input.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let repaired = repair(&input, &RepairOptions::default()).unwrap();
+    let d = &decode_records(&repaired).diagnostics[0];
+    let quoted_x_at = 2 + 2 * text.find("\"x\"").unwrap();
+    assert_eq!((d.span.start, d.span.end), (quoted_x_at, quoted_x_at + 6));
+}
+
+#[test]
+fn addresses_statuses_and_counts() {
+    let records = records(
+        r#"{"value": [{"sessionId": "a", "scanStatus": "Partial Success", "numberOfTargets": "3",
+        "scannedTargets": [{"ip": "fe80::1"}, {"ip": "[2001:db8::1]"}, {"ip": "printer.local"}, {"ip": ""},
+                           {"scanStatus": "Unreachable"}]}]}"#,
+    );
+    let session = records.sessions().next().unwrap();
+    assert_eq!(session.status, Some(ScanStatus::PartialSuccess));
+    assert_eq!(session.number_of_targets, Some(3));
+    let targets = session.targets.as_ref().unwrap();
+    assert_eq!(targets[0].ip, Some(TargetAddress::Ip("fe80::1".parse().unwrap())));
+    assert_eq!(targets[1].ip, Some(TargetAddress::Ip("2001:db8::1".parse().unwrap())));
+    assert_eq!(targets[2].ip, Some(TargetAddress::Unparsed("printer.local".to_owned())));
+    assert_eq!(targets[3].ip, None);
+    assert_eq!(targets[4].status, Some(ScanStatus::Other("Unreachable".to_owned())));
+    assert_eq!(codes(&records), [DiagnosticCode::NumberAsString, DiagnosticCode::IpKeptAsText]);
+}
+
+#[test]
+fn powershell_flattened_targets_are_read_back_with_a_warning() {
+    let records = records(
+        r#"{"value": [{"sessionId": "a", "LastScanned": "\/Date(1671462864556)\/", "scannedTargets": [
+            "@{ip=10.0.0.1; hostname=sw-1; scanStatus=Success; scanDuration=00:03:00}"]}]}"#,
+    );
+    let session = records.sessions().next().unwrap();
+    assert_eq!(session.last_scanned.unwrap().to_string(), "2022-12-19T15:14:24.556Z");
+    let target = &session.targets.as_ref().unwrap()[0];
+    assert_eq!(target.hostname.as_deref(), Some("sw-1"));
+    assert_eq!(target.duration.unwrap().ticks(), 180 * TICKS_PER_SECOND);
+    let warning = &records.diagnostics[0];
+    assert_eq!(warning.code, DiagnosticCode::PowershellDepth);
+    assert_eq!(warning.severity, Severity::Warning);
+    assert!(warning.hint.as_deref().unwrap().contains("-Depth"), "{warning:?}");
+}
+
+#[test]
+fn an_api_error_body_is_reported_and_yields_no_records() {
+    let records =
+        records(r#"{"error": {"code": "Forbidden", "message": "Missing Machine.Read.All", "target": "6d2c"}}"#);
+    assert_eq!(records.sessions().count(), 0);
+    let error = &records.diagnostics[0];
+    assert_eq!(error.code, DiagnosticCode::ApiError);
+    assert_eq!(error.severity, Severity::Error);
+    assert!(error.message.ends_with("Forbidden: Missing Machine.Read.All"), "{}", error.message);
+}
+
+#[test]
+fn several_documents_give_all_their_records_in_order() {
+    let records = records(
+        "{\"value\": [{\"sessionId\": \"p1\"}], \"@odata.nextLink\": \"next\"}{\"value\": [{\"sessionId\": \"p2\"}]}\n\
+         {\"sessionId\": \"r3\"}\n[{\"sessionId\": \"r4\"}, {\"sessionId\": \"r5\"}]\n",
+    );
+    let ids: Vec<_> = records.sessions().map(|s| s.session_id.clone().unwrap()).collect();
+    assert_eq!(ids, ["p1", "p2", "r3", "r4", "r5"]);
+    assert_eq!(records.envelopes[0].next_link.as_deref(), Some("next"));
+    assert_eq!(records.envelopes.len(), 4);
+}
+
+#[test]
+fn bad_records_and_targets_are_reported_and_the_rest_still_come_out() {
+    let records = records(r#"{"value": [7, {"sessionId": "ok", "scannedTargets": [null, {"ip": "10.0.0.1"}]}, "x"]}"#);
+    let ids: Vec<_> = records.sessions().map(|s| s.session_id.clone()).collect();
+    assert_eq!(ids, [Some("ok".to_owned())]);
+    assert_eq!(records.sessions().next().unwrap().targets.as_ref().unwrap().len(), 1);
+    let found: Vec<(DiagnosticCode, &str)> = records.diagnostics.iter().map(|d| (d.code, d.pointer.as_str())).collect();
+    assert_eq!(
+        found,
+        [
+            (DiagnosticCode::InvalidRecord, "/value/0"),
+            (DiagnosticCode::InvalidTarget, "/value/1/scannedTargets/0"),
+            (DiagnosticCode::InvalidRecord, "/value/2"),
+        ]
+    );
+}
+
+#[test]
+fn scalars_and_wrong_shapes_are_not_scan_history() {
+    let records = records("42\n{\"value\": {\"sessionId\": \"a\"}}\n");
+    assert_eq!(codes(&records), [DiagnosticCode::NotScanHistory, DiagnosticCode::NotScanHistory]);
+    assert_eq!(records.sessions().count(), 0);
+}
