@@ -31,20 +31,12 @@ pub const TARGET_COLUMNS: [&str; 17] = [
     "scan_duration_s",
 ];
 
-/// The columns of a session-level row: the session's, then the count of targets listed.
-pub const SESSION_COLUMNS: [&str; 11] = [
-    "source",
-    "session_id",
-    "scan_definition_id",
-    "org_id",
-    "scanner_id",
-    "session_status",
-    "general_error_message",
-    "last_scanned",
-    "number_of_targets",
-    "number_of_successfully_scanned_targets",
-    "targets_listed",
-];
+/// How many of [`TARGET_COLUMNS`] describe the session; a session-level row
+/// has these, then [`TARGETS_LISTED`].
+pub const SESSION_FIELDS: usize = 10;
+
+/// The last column of a session-level row: how many targets the session lists.
+pub const TARGETS_LISTED: &str = "targets_listed";
 
 /// One row per target, or one per session.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -91,11 +83,11 @@ impl Default for EmitOptions {
 }
 
 impl EmitOptions {
-    /// The columns rows have at this level.
-    pub fn columns(&self) -> &'static [&'static str] {
+    /// The columns rows have at this level, in order.
+    pub fn columns(&self) -> Vec<&'static str> {
         match self.level {
-            Level::Target => &TARGET_COLUMNS,
-            Level::Session => &SESSION_COLUMNS,
+            Level::Target => TARGET_COLUMNS.to_vec(),
+            Level::Session => TARGET_COLUMNS[..SESSION_FIELDS].iter().copied().chain([TARGETS_LISTED]).collect(),
         }
     }
 }
@@ -124,6 +116,7 @@ fn number(value: Option<impl ToString>) -> Cell<'static> {
 pub struct RowWriter<W: Write> {
     sink: Sink<W>,
     options: EmitOptions,
+    columns: Vec<&'static str>,
     rows: u64,
     neutralized: u64,
 }
@@ -148,7 +141,7 @@ impl<W: Write> RowWriter<W> {
             }
             Format::Ndjson => Sink::Ndjson(out),
         };
-        Ok(RowWriter { sink, options, rows: 0, neutralized: 0 })
+        Ok(RowWriter { sink, options, columns: options.columns(), rows: 0, neutralized: 0 })
     }
 
     /// Writes the rows of `session`, read from `source`. Returns how many.
@@ -253,7 +246,7 @@ impl<W: Write> RowWriter<W> {
                 self.neutralized += neutralized;
                 written
             }
-            Sink::Ndjson(out) => write_json_row(out, self.options.columns(), &cells),
+            Sink::Ndjson(out) => write_json_row(out, &self.columns, &cells),
         };
         self.rows += 1;
         result
@@ -372,7 +365,8 @@ mod tests {
         let negative = target("10.0.0.1", "h", -5);
         let (csv, neutralized) = emit(options, &[session(Some(vec![negative.clone(), negative]))]);
         let lines: Vec<&str> = csv.split("\r\n").collect();
-        assert_eq!(lines[0], SESSION_COLUMNS.join(","));
+        assert_eq!(lines[0], options.columns().join(","));
+        assert!(lines[0].ends_with(",number_of_successfully_scanned_targets,targets_listed"));
         assert!(lines[1].ends_with(",2,,2"), "{}", lines[1]);
         assert_eq!(neutralized, 0);
         let durations = EmitOptions { duration: DurationFormat::Iso8601, ..EmitOptions::default() };

@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::powershell::hashtable_pairs;
+use super::time::TimeParse;
 use super::{Envelope, ScanDuration, ScanSession, ScanStatus, ScannedTarget, TargetAddress, TimeNote, Timestamp};
 use crate::diagnostic::{Diagnostic, DiagnosticCode};
 use crate::json::{self, Members};
@@ -437,31 +438,29 @@ impl<'r> Decoder<'r, '_> {
     }
 
     fn timestamp(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<Timestamp> {
-        let text = self.scalar_text(value, raw, &at)?;
-        if text.is_empty() {
-            return None;
-        }
-        match Timestamp::parse(&text) {
-            Ok((timestamp, notes)) => {
-                self.time_notes(&notes, raw, &at);
-                Some(timestamp)
-            }
-            Err(error) => {
-                self.report(DiagnosticCode::InvalidValue, error.to_string(), raw.get(), at);
-                None
-            }
-        }
+        self.time_value(value, raw, at, Timestamp::parse)
     }
 
     fn duration(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<ScanDuration> {
+        self.time_value(value, raw, at, ScanDuration::parse)
+    }
+
+    /// A string field read by `parse`, with its notes or its error reported.
+    fn time_value<T>(
+        &mut self,
+        value: &Field<'_>,
+        raw: &RawValue,
+        at: String,
+        parse: fn(&str) -> TimeParse<T>,
+    ) -> Option<T> {
         let text = self.scalar_text(value, raw, &at)?;
         if text.is_empty() {
             return None;
         }
-        match ScanDuration::parse(&text) {
-            Ok((duration, notes)) => {
+        match parse(&text) {
+            Ok((parsed, notes)) => {
                 self.time_notes(&notes, raw, &at);
-                Some(duration)
+                Some(parsed)
             }
             Err(error) => {
                 self.report(DiagnosticCode::InvalidValue, error.to_string(), raw.get(), at);

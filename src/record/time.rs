@@ -54,6 +54,9 @@ impl TimeError {
     }
 }
 
+/// A parsed time value with the notes its parser made, or why it failed.
+pub type TimeParse<T> = Result<(T, Vec<TimeNote>), TimeError>;
+
 // ----- timestamps ------------------------------------------------------------
 
 /// A UTC instant and the number of fraction digits it was written with.
@@ -82,7 +85,7 @@ impl Timestamp {
     /// # Errors
     ///
     /// Fails on any other text, and on dates or times that do not exist.
-    pub fn parse(text: &str) -> Result<(Timestamp, Vec<TimeNote>), TimeError> {
+    pub fn parse(text: &str) -> TimeParse<Timestamp> {
         let text = text.trim();
         if let Some(ms) = text.strip_prefix("/Date(").or_else(|| text.strip_prefix("\\/Date(")) {
             return parse_ms_date(ms, text).map(|t| (t, Vec::new()));
@@ -242,7 +245,7 @@ impl ScanDuration {
     ///
     /// Fails on other text, on a field out of range (hours ≥ 24, minutes or
     /// seconds ≥ 60), and on durations too long for 64-bit ticks.
-    pub fn parse(text: &str) -> Result<(ScanDuration, Vec<TimeNote>), TimeError> {
+    pub fn parse(text: &str) -> TimeParse<ScanDuration> {
         let text = text.trim();
         let starts_iso = text.trim_start_matches(['-', '+']).starts_with(['P', 'p']);
         let parts = if starts_iso { iso_duration(text) } else { time_span(text) };
@@ -272,7 +275,7 @@ struct DurationParts<'a> {
 }
 
 impl DurationParts<'_> {
-    fn into_duration(self, text: &str) -> Result<(ScanDuration, Vec<TimeNote>), TimeError> {
+    fn into_duration(self, text: &str) -> TimeParse<ScanDuration> {
         if self.bounded {
             for (value, limit, name) in
                 [(self.hours, 24, "hours"), (self.minutes, 60, "minutes"), (self.seconds, 60, "seconds")]
