@@ -298,12 +298,10 @@ impl DurationParts<'_> {
             .into_iter()
             .try_fold(0u64, |total, (value, unit)| value.checked_mul(unit)?.checked_add(total))
             .ok_or_else(too_long)?;
-        let ticks = i64::try_from(seconds)
-            .ok()
-            .and_then(|s| s.checked_mul(TICKS_PER_SECOND))
-            .and_then(|t| t.checked_add(fraction))
-            .ok_or_else(too_long)?;
-        Ok((ScanDuration { ticks: if self.negative { -ticks } else { ticks } }, notes))
+        // i128 holds any u64 seconds in ticks, and lets -2^63 ticks round-trip.
+        let magnitude = i128::from(seconds) * i128::from(TICKS_PER_SECOND) + i128::from(fraction);
+        let ticks = i64::try_from(if self.negative { -magnitude } else { magnitude }).map_err(|_| too_long())?;
+        Ok((ScanDuration { ticks }, notes))
     }
 }
 
@@ -585,7 +583,7 @@ mod tests {
 
     #[test]
     fn every_format_parses_back_to_the_same_ticks() {
-        for ticks in [0, 1, 9_999_999, 5_100_000_000, -42, 86_400 * TICKS_PER_SECOND * 3 + 17] {
+        for ticks in [0, 1, 9_999_999, 5_100_000_000, -42, 86_400 * TICKS_PER_SECOND * 3 + 17, i64::MIN, i64::MAX] {
             let d = ScanDuration::from_ticks(ticks);
             for format in [DurationFormat::TimeSpan, DurationFormat::Iso8601] {
                 let text = d.display(format).to_string();
