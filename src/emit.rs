@@ -150,14 +150,18 @@ impl<W: Write> RowWriter<W> {
     ///
     /// Fails when writing fails.
     pub fn write_session(&mut self, source: &str, session: &ScanSession) -> io::Result<u64> {
+        // The session's cells are formatted once and repeated on each of its rows.
+        let head = session_cells(source, session);
         let before = self.rows;
         match (self.options.level, session.targets.as_deref()) {
+            (Level::Session, targets) => self.write_row(&head, &[number(targets.map(<[_]>::len))])?,
             (Level::Target, Some(targets)) if !targets.is_empty() => {
                 for (index, target) in targets.iter().enumerate() {
-                    self.write_row(source, session, Some((index, target)))?;
+                    let tail = target_cells(Some((index, target)), self.options.duration);
+                    self.write_row(&head, &tail)?;
                 }
             }
-            _ => self.write_row(source, session, None)?,
+            (Level::Target, _) => self.write_row(&head, &target_cells(None, self.options.duration))?,
         }
         Ok(self.rows - before)
     }
@@ -187,70 +191,69 @@ impl<W: Write> RowWriter<W> {
         }
     }
 
-    fn write_row(
-        &mut self,
-        source: &str,
-        session: &ScanSession,
-        target: Option<(usize, &ScannedTarget)>,
-    ) -> io::Result<()> {
-        let mut cells = Vec::with_capacity(TARGET_COLUMNS.len());
-        cells.extend([
-            // `-` names stdin, a marker of ours; any other source is a path someone chose.
-            if source == "-" { Cell::Formatted(source.to_owned()) } else { Cell::Text(Cow::Borrowed(source)) },
-            text(session.session_id.as_deref()),
-            text(session.scan_definition_id.as_deref()),
-            text(session.org_id.as_deref()),
-            text(session.scanner_id.as_deref()),
-            text(session.status.as_ref().map(|s| s.as_str())),
-            text(session.general_error_message.as_deref()),
-            session.last_scanned.map_or(Cell::Empty, |t| Cell::Formatted(t.to_string())),
-            number(session.number_of_targets),
-            number(session.number_of_successfully_scanned_targets),
-        ]);
-        match self.options.level {
-            Level::Session => cells.push(number(session.targets.as_ref().map(Vec::len))),
-            Level::Target => {
-                let t = target.map(|(_, t)| t);
-                cells.extend([
-                    number(target.map(|(index, _)| index)),
-                    t.and_then(|t| t.ip.as_ref()).map_or(Cell::Empty, |ip| Cell::Text(Cow::Owned(ip.to_string()))),
-                    text(t.and_then(|t| t.hostname.as_deref())),
-                    text(t.and_then(|t| t.device_description.as_deref())),
-                    text(t.and_then(|t| t.status.as_ref()).map(|s| s.as_str())),
-                    text(t.and_then(|t| t.error_message.as_deref())),
-                    t.and_then(|t| t.duration).map_or(Cell::Empty, |d| {
-                        let shown = d.display(self.options.duration).to_string();
-                        match self.options.duration {
-                            DurationFormat::Seconds | DurationFormat::Milliseconds => Cell::Number(shown),
-                            DurationFormat::Iso8601 | DurationFormat::TimeSpan => Cell::Formatted(shown),
-                        }
-                    }),
-                ]);
-            }
-        }
+    fn write_row(&mut self, head: &[Cell<'_>], tail: &[Cell<'_>]) -> io::Result<()> {
+        let cells = head.iter().chain(tail);
         let result = match &mut self.sink {
             Sink::Csv(writer) => {
                 let neutralize = self.options.neutralize_formulas;
                 let mut neutralized = 0;
-                let fields = cells.iter().map(|cell| match cell {
-                    Cell::Text(value) if neutralize && runs_as_formula(value) => {
-                        neutralized += 1;
-                        Cow::Owned(format!("'{value}"))
-                    }
-                    Cell::Text(value) => Cow::Borrowed(value.as_ref()),
-                    Cell::Formatted(value) | Cell::Number(value) => Cow::Borrowed(value.as_str()),
-                    Cell::Empty => Cow::Borrowed(""),
-                });
-                let fields: Vec<Cow<'_, str>> = fields.collect();
+                let fields: Vec<Cow<'_, str>> = cells
+                    .map(|cell| match cell {
+                        Cell::Text(value) if neutralize && runs_as_formula(value) => {
+                            neutralized += 1;
+                            Cow::Owned(format!("'{value}"))
+                        }
+                        Cell::Text(value) => Cow::Borrowed(value.as_ref()),
+                        Cell::Formatted(value) | Cell::Number(value) => Cow::Borrowed(value.as_str()),
+                        Cell::Empty => Cow::Borrowed(""),
+                    })
+                    .collect();
                 let written = writer.write_record(fields.iter().map(|f| f.as_bytes())).map_err(io::Error::other);
                 self.neutralized += neutralized;
                 written
             }
-            Sink::Ndjson(out) => write_json_row(out, &self.columns, &cells),
+            Sink::Ndjson(out) => write_json_row(out, &self.columns, cells),
         };
         self.rows += 1;
         result
     }
+}
+
+/// The cells a session contributes to each of its rows.
+fn session_cells<'a>(source: &'a str, session: &'a ScanSession) -> [Cell<'a>; SESSION_FIELDS] {
+    [
+        // `-` names stdin, a marker of ours; any other source is a path someone chose.
+        if source == "-" { Cell::Formatted(source.to_owned()) } else { Cell::Text(Cow::Borrowed(source)) },
+        text(session.session_id.as_deref()),
+        text(session.scan_definition_id.as_deref()),
+        text(session.org_id.as_deref()),
+        text(session.scanner_id.as_deref()),
+        text(session.status.as_ref().map(|s| s.as_str())),
+        text(session.general_error_message.as_deref()),
+        session.last_scanned.map_or(Cell::Empty, |t| Cell::Formatted(t.to_string())),
+        number(session.number_of_targets),
+        number(session.number_of_successfully_scanned_targets),
+    ]
+}
+
+/// The target columns of a row; all empty for a session without targets.
+fn target_cells(target: Option<(usize, &ScannedTarget)>, duration: DurationFormat) -> [Cell<'_>; 7] {
+    let t = target.map(|(_, t)| t);
+    [
+        number(target.map(|(index, _)| index)),
+        t.and_then(|t| t.ip.as_ref()).map_or(Cell::Empty, |ip| Cell::Text(Cow::Owned(ip.to_string()))),
+        text(t.and_then(|t| t.hostname.as_deref())),
+        text(t.and_then(|t| t.device_description.as_deref())),
+        text(t.and_then(|t| t.status.as_ref()).map(|s| s.as_str())),
+        text(t.and_then(|t| t.error_message.as_deref())),
+        t.and_then(|t| t.duration).map_or(Cell::Empty, |d| {
+            let shown = d.display(duration).to_string();
+            match duration {
+                DurationFormat::Seconds | DurationFormat::Milliseconds => Cell::Number(shown),
+                DurationFormat::Iso8601 | DurationFormat::TimeSpan => Cell::Formatted(shown),
+            }
+        }),
+    ]
 }
 
 /// Whether a spreadsheet would run `value` as a formula (OWASP CSV injection).
@@ -258,7 +261,11 @@ fn runs_as_formula(value: &str) -> bool {
     value.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
-fn write_json_row<W: Write>(out: &mut W, columns: &[&str], cells: &[Cell<'_>]) -> io::Result<()> {
+fn write_json_row<'c, W: Write>(
+    out: &mut W,
+    columns: &[&str],
+    cells: impl Iterator<Item = &'c Cell<'c>>,
+) -> io::Result<()> {
     out.write_all(b"{")?;
     for (i, (column, cell)) in columns.iter().zip(cells).enumerate() {
         if i > 0 {

@@ -72,6 +72,10 @@ pub(crate) fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
     if !text.starts_with('"') {
         return None;
     }
+    // Strict JSON: a string without a backslash has no escapes to decode.
+    if memchr::memchr(b'\\', text.as_bytes()).is_none() {
+        return Some(Cow::Borrowed(&text[1..text.len() - 1]));
+    }
     match serde_json::from_str::<&str>(text) {
         Ok(borrowed) => Some(Cow::Borrowed(borrowed)),
         Err(_) => serde_json::from_str::<String>(text).ok().map(Cow::Owned),

@@ -61,6 +61,14 @@ struct Location<'k> {
     targets: Option<(&'k str, usize)>,
 }
 
+impl At<'static> {
+    const ROOT: At<'static> = At { location: Location { under_value: false, record: None, targets: None }, key: None };
+
+    fn key(key: &'static str) -> Self {
+        At { key: Some(key), ..At::ROOT }
+    }
+}
+
 impl Location<'_> {
     fn pointer(&self, key: Option<&str>) -> String {
         let mut pointer = String::new();
@@ -80,6 +88,20 @@ impl Location<'_> {
             pointer.push_str(&escape_pointer(key));
         }
         pointer
+    }
+}
+
+/// A value's place: its location and key. The JSON pointer is built from it
+/// only when a diagnostic is made, never on the path of a valid value.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    location: Location<'a>,
+    key: Option<&'a str>,
+}
+
+impl At<'_> {
+    fn pointer(&self) -> String {
+        self.location.pointer(self.key)
     }
 }
 
@@ -151,8 +173,9 @@ fn lookup<K: Copy>(table: &[(&str, K)], key: &str) -> Option<K> {
     table.iter().find(|(name, _)| key.eq_ignore_ascii_case(name)).map(|&(_, k)| k)
 }
 
-fn kind_of(raw: &RawValue) -> &'static str {
-    match raw.get().as_bytes().first() {
+/// What kind of JSON value `text` is, for messages.
+fn kind_of(text: &str) -> &'static str {
+    match text.as_bytes().first() {
         Some(b'{') => "an object",
         Some(b'[') => "an array",
         Some(b'"') => "a string",
@@ -174,35 +197,36 @@ impl<'r> Decoder<'r, '_> {
         self.repaired.input_span(Span::new(start, start + raw.len()))
     }
 
-    fn report(&mut self, code: DiagnosticCode, message: impl Into<String>, raw: &str, pointer: String) {
+    fn report(&mut self, code: DiagnosticCode, message: impl Into<String>, raw: &str, at: At<'_>) {
         let span = self.span(raw);
-        self.records.diagnostics.push(Diagnostic::new(code, message, span, pointer));
+        self.records.diagnostics.push(Diagnostic::new(code, message, span, at.pointer()));
     }
 
+    /// Types one document. Objects and arrays are read straight from the
+    /// text: a raw value of the whole document would cost one more pass.
     fn document(&mut self, text: &'r str) {
-        let raw: &RawValue = match serde_json::from_str(text) {
-            Ok(raw) => raw,
-            Err(error) => {
-                let message = format!("the document cannot be read: {error}");
-                return self.report(DiagnosticCode::NotScanHistory, message, text, String::new());
-            }
-        };
-        let span = self.span(raw.get());
-        match raw.get().as_bytes()[0] {
-            b'{' => self.object_document(raw, span),
-            b'[' => {
-                let sessions = self.record_array(raw, Location::default());
-                self.records.envelopes.push(Envelope { sessions, span, ..Envelope::default() });
-            }
+        let span = self.span(text);
+        let unreadable = |error: serde_json::Error| format!("the document cannot be read: {error}");
+        match text.as_bytes()[0] {
+            b'{' => match serde_json::from_str::<Members<'r>>(text) {
+                Ok(Members(members)) => self.object_document(members, text, span),
+                Err(error) => self.report(DiagnosticCode::NotScanHistory, unreadable(error), text, At::ROOT),
+            },
+            b'[' => match serde_json::from_str::<Vec<&'r RawValue>>(text) {
+                Ok(elements) => {
+                    let sessions = self.records_of(elements, Location::default());
+                    self.records.envelopes.push(Envelope { sessions, span, ..Envelope::default() });
+                }
+                Err(error) => self.report(DiagnosticCode::NotScanHistory, unreadable(error), text, At::ROOT),
+            },
             _ => {
-                let message = format!("the document is {}, not scan history", kind_of(raw));
-                self.report(DiagnosticCode::NotScanHistory, message, raw.get(), String::new());
+                let message = format!("the document is {}, not scan history", kind_of(text));
+                self.report(DiagnosticCode::NotScanHistory, message, text, At::ROOT);
             }
         }
     }
 
-    fn object_document(&mut self, raw: &'r RawValue, span: Span) {
-        let Members(members) = json::members(raw).expect("an object");
+    fn object_document(&mut self, members: Vec<(Cow<'r, str>, &'r RawValue)>, text: &'r str, span: Span) {
         let find = |name: &str| members.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
         let value = find("value");
         if let (Some(error), None) = (find("error"), value) {
@@ -210,8 +234,8 @@ impl<'r> Decoder<'r, '_> {
         }
         let Some(value) = value else {
             // A record on its own, as in an NDJSON dump of records.
-            let sessions = self.record(raw, Location::default()).into_iter().collect();
-            self.records.envelopes.push(Envelope { sessions, span, ..Envelope::default() });
+            let session = self.record_members(members, text, Location::default());
+            self.records.envelopes.push(Envelope { sessions: vec![session], span, ..Envelope::default() });
             return;
         };
         let context = find("@odata.context").and_then(json::string).map(Cow::into_owned);
@@ -219,12 +243,13 @@ impl<'r> Decoder<'r, '_> {
             find("@odata.nextLink").or_else(|| find("odata.nextLink")).and_then(json::string).map(Cow::into_owned);
         let location = Location { under_value: true, ..Location::default() };
         let sessions = if value.get().starts_with('[') {
-            self.record_array(value, location)
+            let elements: Vec<&RawValue> = serde_json::from_str(value.get()).expect("an array");
+            self.records_of(elements, location)
         } else if is_null(value) {
             Vec::new()
         } else {
-            let message = format!("\"value\" is {}, not an array of records", kind_of(value));
-            self.report(DiagnosticCode::NotScanHistory, message, value.get(), "/value".to_owned());
+            let message = format!("\"value\" is {}, not an array of records", kind_of(value.get()));
+            self.report(DiagnosticCode::NotScanHistory, message, value.get(), At::key("value"));
             Vec::new()
         };
         self.records.envelopes.push(Envelope { context, next_link, sessions, span });
@@ -242,11 +267,10 @@ impl<'r> Decoder<'r, '_> {
         let code = field("code").unwrap_or_else(|| "unknown".to_owned());
         let message = field("message").unwrap_or_default();
         let text = format!("the document is an API error response, not scan history: {code}: {message}");
-        self.report(DiagnosticCode::ApiError, text, error.get(), "/error".to_owned());
+        self.report(DiagnosticCode::ApiError, text, error.get(), At::key("error"));
     }
 
-    fn record_array(&mut self, raw: &'r RawValue, location: Location<'_>) -> Vec<ScanSession> {
-        let elements: Vec<&RawValue> = serde_json::from_str(raw.get()).expect("an array");
+    fn records_of(&mut self, elements: Vec<&'r RawValue>, location: Location<'_>) -> Vec<ScanSession> {
         elements
             .into_iter()
             .enumerate()
@@ -256,34 +280,44 @@ impl<'r> Decoder<'r, '_> {
 
     fn record(&mut self, raw: &'r RawValue, location: Location<'_>) -> Option<ScanSession> {
         let Some(Members(members)) = json::members(raw) else {
-            let message = format!("the record is {}, not an object", kind_of(raw));
-            self.report(DiagnosticCode::InvalidRecord, message, raw.get(), location.pointer(None));
+            let message = format!("the record is {}, not an object", kind_of(raw.get()));
+            self.report(DiagnosticCode::InvalidRecord, message, raw.get(), At { location, key: None });
             return None;
         };
-        let mut session = ScanSession { span: self.span(raw.get()), ..ScanSession::default() };
+        Some(self.record_members(members, raw.get(), location))
+    }
+
+    /// A record from its members; `text` is the record's JSON text.
+    fn record_members(
+        &mut self,
+        members: Vec<(Cow<'r, str>, &'r RawValue)>,
+        text: &str,
+        location: Location<'_>,
+    ) -> ScanSession {
+        let mut session = ScanSession { span: self.span(text), ..ScanSession::default() };
         for (key, value) in members {
             let Some(field) = lookup(SESSION_KEYS, &key) else {
                 session.extra.push((key.into_owned(), serde_json::from_str(value.get()).unwrap_or(Value::Null)));
                 continue;
             };
-            let at = |k: &str| location.pointer(Some(k));
+            let at = At { location, key: Some(&key) };
             let json = Field::Json(value);
             match field {
-                SessionKey::OrgId => session.org_id = self.text(&json, value, at(&key)),
-                SessionKey::ScanDefinitionId => session.scan_definition_id = self.text(&json, value, at(&key)),
-                SessionKey::SessionId => session.session_id = self.text(&json, value, at(&key)),
-                SessionKey::ScannerId => session.scanner_id = self.text(&json, value, at(&key)),
-                SessionKey::Status => session.status = self.status(&json, value, at(&key)),
-                SessionKey::GeneralErrorMessage => session.general_error_message = self.text(&json, value, at(&key)),
-                SessionKey::LastScanned => session.last_scanned = self.timestamp(&json, value, at(&key)),
-                SessionKey::NumberOfTargets => session.number_of_targets = self.count(&json, value, at(&key)),
+                SessionKey::OrgId => session.org_id = self.text(&json, value, at),
+                SessionKey::ScanDefinitionId => session.scan_definition_id = self.text(&json, value, at),
+                SessionKey::SessionId => session.session_id = self.text(&json, value, at),
+                SessionKey::ScannerId => session.scanner_id = self.text(&json, value, at),
+                SessionKey::Status => session.status = self.status(&json, value, at),
+                SessionKey::GeneralErrorMessage => session.general_error_message = self.text(&json, value, at),
+                SessionKey::LastScanned => session.last_scanned = self.timestamp(&json, value, at),
+                SessionKey::NumberOfTargets => session.number_of_targets = self.count(&json, value, at),
                 SessionKey::NumberOfSuccessfullyScannedTargets => {
-                    session.number_of_successfully_scanned_targets = self.count(&json, value, at(&key))
+                    session.number_of_successfully_scanned_targets = self.count(&json, value, at)
                 }
                 SessionKey::Targets => session.targets = self.targets(value, &key, location),
             }
         }
-        Some(session)
+        session
     }
 
     fn targets(&mut self, raw: &'r RawValue, key: &str, location: Location<'_>) -> Option<Vec<ScannedTarget>> {
@@ -298,8 +332,8 @@ impl<'r> Decoder<'r, '_> {
             // One target written without its array.
             b'{' | b'"' => Some(self.target(raw, element_at(0)).into_iter().collect()),
             _ => {
-                let message = format!("the target list is {}, not an array", kind_of(raw));
-                self.report(DiagnosticCode::InvalidValue, message, raw.get(), location.pointer(Some(key)));
+                let message = format!("the target list is {}, not an array", kind_of(raw.get()));
+                self.report(DiagnosticCode::InvalidValue, message, raw.get(), At { location, key: Some(key) });
                 None
             }
         }
@@ -320,8 +354,8 @@ impl<'r> Decoder<'r, '_> {
         }
         let text = json::string(raw);
         let Some(pairs) = text.as_deref().and_then(hashtable_pairs) else {
-            let message = format!("the target is {}, not an object", kind_of(raw));
-            self.report(DiagnosticCode::InvalidTarget, message, raw.get(), location.pointer(None));
+            let message = format!("the target is {}, not an object", kind_of(raw.get()));
+            self.report(DiagnosticCode::InvalidTarget, message, raw.get(), At { location, key: None });
             return None;
         };
         let span = self.span(raw.get());
@@ -352,7 +386,7 @@ impl<'r> Decoder<'r, '_> {
         key: &str,
         location: Location<'_>,
     ) {
-        let at = location.pointer(Some(key));
+        let at = At { location, key: Some(key) };
         match field {
             TargetKey::Ip => target.ip = self.address(value, raw, at),
             TargetKey::Hostname => target.hostname = self.text(value, raw, at),
@@ -367,7 +401,7 @@ impl<'r> Decoder<'r, '_> {
 
     /// The string a field holds. Numbers and booleans keep their JSON text. A
     /// plural-named key may hold an array; its first string is taken.
-    fn text(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<String> {
+    fn text(&mut self, value: &Field<'_>, raw: &RawValue, at: At<'_>) -> Option<String> {
         let raw_json = match value {
             Field::Text(text) => return Some((*text).to_owned()),
             Field::Json(raw_json) => *raw_json,
@@ -379,7 +413,7 @@ impl<'r> Decoder<'r, '_> {
                 let elements: Vec<&RawValue> = serde_json::from_str(raw_json.get()).expect("an array");
                 if elements.len() > 1 {
                     let message = format!("{} values given where one belongs; kept the first", elements.len());
-                    self.report(DiagnosticCode::SeveralValues, message, raw.get(), at.clone());
+                    self.report(DiagnosticCode::SeveralValues, message, raw.get(), at);
                 }
                 elements.first().and_then(|first| self.text(&Field::Json(first), raw, at))
             }
@@ -392,27 +426,27 @@ impl<'r> Decoder<'r, '_> {
     }
 
     /// The string of a field that must be a string or null, or a diagnostic.
-    fn scalar_text<'v>(&mut self, value: &'v Field<'_>, raw: &RawValue, at: &str) -> Option<Cow<'v, str>> {
+    fn scalar_text<'v>(&mut self, value: &'v Field<'_>, raw: &RawValue, at: At<'_>) -> Option<Cow<'v, str>> {
         match value {
             Field::Text(text) => Some(Cow::Borrowed(*text)),
             Field::Json(raw_json) if is_null(raw_json) => None,
             Field::Json(raw_json) => {
                 let text = json::string(raw_json);
                 if text.is_none() {
-                    let message = format!("expected a string, found {}", kind_of(raw_json));
-                    self.report(DiagnosticCode::InvalidValue, message, raw.get(), at.to_owned());
+                    let message = format!("expected a string, found {}", kind_of(raw_json.get()));
+                    self.report(DiagnosticCode::InvalidValue, message, raw.get(), at);
                 }
                 text
             }
         }
     }
 
-    fn status(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<ScanStatus> {
-        let text = self.scalar_text(value, raw, &at)?;
+    fn status(&mut self, value: &Field<'_>, raw: &RawValue, at: At<'_>) -> Option<ScanStatus> {
+        let text = self.scalar_text(value, raw, at)?;
         (!text.is_empty()).then(|| ScanStatus::parse(&text))
     }
 
-    fn count(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<i32> {
+    fn count(&mut self, value: &Field<'_>, raw: &RawValue, at: At<'_>) -> Option<i32> {
         let (digits, quoted) = match value {
             Field::Text(text) => (Cow::Borrowed(*text), true),
             Field::Json(raw_json) if is_null(raw_json) => return None,
@@ -437,11 +471,11 @@ impl<'r> Decoder<'r, '_> {
         }
     }
 
-    fn timestamp(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<Timestamp> {
+    fn timestamp(&mut self, value: &Field<'_>, raw: &RawValue, at: At<'_>) -> Option<Timestamp> {
         self.time_value(value, raw, at, Timestamp::parse)
     }
 
-    fn duration(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<ScanDuration> {
+    fn duration(&mut self, value: &Field<'_>, raw: &RawValue, at: At<'_>) -> Option<ScanDuration> {
         self.time_value(value, raw, at, ScanDuration::parse)
     }
 
@@ -450,16 +484,16 @@ impl<'r> Decoder<'r, '_> {
         &mut self,
         value: &Field<'_>,
         raw: &RawValue,
-        at: String,
+        at: At<'_>,
         parse: fn(&str) -> TimeParse<T>,
     ) -> Option<T> {
-        let text = self.scalar_text(value, raw, &at)?;
+        let text = self.scalar_text(value, raw, at)?;
         if text.is_empty() {
             return None;
         }
         match parse(&text) {
             Ok((parsed, notes)) => {
-                self.time_notes(&notes, raw, &at);
+                self.time_notes(&notes, raw, at);
                 Some(parsed)
             }
             Err(error) => {
@@ -469,18 +503,18 @@ impl<'r> Decoder<'r, '_> {
         }
     }
 
-    fn time_notes(&mut self, notes: &[TimeNote], raw: &RawValue, at: &str) {
+    fn time_notes(&mut self, notes: &[TimeNote], raw: &RawValue, at: At<'_>) {
         for note in notes {
             let code = match note {
                 TimeNote::MissingZone => DiagnosticCode::MissingZone,
                 TimeNote::FractionTruncated { .. } => DiagnosticCode::FractionTruncated,
             };
-            self.report(code, note.to_string(), raw.get(), at.to_owned());
+            self.report(code, note.to_string(), raw.get(), at);
         }
     }
 
-    fn address(&mut self, value: &Field<'_>, raw: &RawValue, at: String) -> Option<TargetAddress> {
-        let text = self.scalar_text(value, raw, &at)?;
+    fn address(&mut self, value: &Field<'_>, raw: &RawValue, at: At<'_>) -> Option<TargetAddress> {
+        let text = self.scalar_text(value, raw, at)?;
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return None;

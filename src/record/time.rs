@@ -7,7 +7,7 @@
 
 use std::fmt::{self, Write};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc};
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while1, take_while_m_n};
 use nom::character::complete::{char, one_of};
@@ -123,12 +123,22 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with a `Z`, with as many fraction digits as the input.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.instant.format("%Y-%m-%dT%H:%M:%S"))?;
-        if self.fraction_digits > 0 {
-            let nanos = self.instant.timestamp_subsec_nanos();
-            let digits = format!("{nanos:09}");
-            f.write_char('.')?;
-            f.write_str(&digits[..usize::from(self.fraction_digits)])?;
+        // Fields directly rather than strftime, which re-parses its pattern on every call.
+        let t = self.instant;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )?;
+        let digits = u32::from(self.fraction_digits);
+        if digits > 0 {
+            let fraction = t.timestamp_subsec_nanos() / 10u32.pow(9 - digits);
+            write!(f, ".{fraction:0width$}", width = digits as usize)?;
         }
         f.write_char('Z')
     }
