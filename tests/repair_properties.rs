@@ -2,79 +2,12 @@
 //! valid JSON passes through untouched; any input repairs to strict JSON that
 //! is a fixed point; deleted and added commas repair back to the original.
 
+mod common;
+
+use common::{damaged_text, json_value};
 use proptest::prelude::*;
 use scanhist::{repair, RepairOptions};
 use serde_json::Value;
-
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
-        any::<String>().prop_map(Value::String),
-        "[a-z\"\\\\,:{}\\[\\] ]{0,8}".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(4, 64, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec(("[a-zA-Z,:\"]{0,6}", inner), 0..6)
-                .prop_map(|members| Value::Object(members.into_iter().collect())),
-        ]
-    })
-}
-
-/// Fragments of JSON and of the damage found in saved responses.
-fn damaged_text() -> impl Strategy<Value = String> {
-    let fragment = prop_oneof![
-        Just("{"),
-        Just("}"),
-        Just("["),
-        Just("]"),
-        Just(","),
-        Just(":"),
-        Just("\"a\""),
-        Just("'b'"),
-        Just("\""),
-        Just("'"),
-        Just("1"),
-        Just("-"),
-        Just(".5"),
-        Just("007"),
-        Just("1e"),
-        Just("true"),
-        Just("True"),
-        Just("NaN"),
-        Just("-Infinity"),
-        Just("null"),
-        Just("// c\n"),
-        Just("/*"),
-        Just("*/"),
-        Just("#"),
-        Just("\n"),
-        Just(" "),
-        Just("\\"),
-        Just("\\u12"),
-        Just("\\ud800"),
-        Just("“"),
-        Just("”"),
-        Just("x"),
-        Just("\t"),
-        Just("\u{0}"),
-        Just("("),
-        Just(")"),
-        Just(";"),
-        Just("```"),
-        Just("é"),
-        Just("\u{a0}"),
-        Just("="),
-        Just("1e999"),
-        Just("HTTP/1.1 200 OK\n"),
-        Just("cb("),
-    ];
-    prop::collection::vec(fragment, 0..48).prop_map(|parts| parts.concat())
-}
 
 fn values(text: &str) -> Vec<Value> {
     let mut deserializer = serde_json::Deserializer::from_str(text);

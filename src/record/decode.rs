@@ -7,7 +7,6 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use super::powershell::hashtable_pairs;
 use super::time::TimeParse;
@@ -18,7 +17,7 @@ use crate::repair::Repaired;
 use crate::span::Span;
 
 /// The typed content of one input, and what typing found.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct Records {
     /// One envelope per document that holds scan history, in input order.
     pub envelopes: Vec<Envelope>,
@@ -297,7 +296,7 @@ impl<'r> Decoder<'r, '_> {
         let mut session = ScanSession { span: self.span(text), ..ScanSession::default() };
         for (key, value) in members {
             let Some(field) = lookup(SESSION_KEYS, &key) else {
-                session.extra.push((key.into_owned(), serde_json::from_str(value.get()).unwrap_or(Value::Null)));
+                session.extra.push((key.into_owned(), value.to_owned()));
                 continue;
             };
             let at = At { location, key: Some(&key) };
@@ -345,9 +344,7 @@ impl<'r> Decoder<'r, '_> {
             for (key, value) in members {
                 match lookup(TARGET_KEYS, &key) {
                     Some(field) => self.target_field(&mut target, field, &Field::Json(value), value, &key, location),
-                    None => {
-                        target.extra.push((key.into_owned(), serde_json::from_str(value.get()).unwrap_or(Value::Null)))
-                    }
+                    None => target.extra.push((key.into_owned(), value.to_owned())),
                 }
             }
             return Some(target);
@@ -371,7 +368,10 @@ impl<'r> Decoder<'r, '_> {
         for (key, value) in pairs {
             match lookup(TARGET_KEYS, key) {
                 Some(field) => self.target_field(&mut target, field, &Field::Text(value), raw, key, location),
-                None => target.extra.push((key.to_owned(), Value::String(value.to_owned()))),
+                None => {
+                    let json = serde_json::to_string(value).expect("a string serializes");
+                    target.extra.push((key.to_owned(), RawValue::from_string(json).expect("a JSON string")))
+                }
             }
         }
         Some(target)

@@ -12,7 +12,7 @@ pub mod time;
 use std::fmt;
 use std::net::IpAddr;
 
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 pub use decode::{decode_records, Records};
 pub use time::{DurationFormat, ScanDuration, TimeNote, Timestamp};
@@ -21,7 +21,7 @@ use crate::span::Span;
 
 /// One response document: an OData envelope `{"@odata.context", "value": [...]}`,
 /// or a bare array or record standing for one.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct Envelope {
     /// `@odata.context`, opaque.
     pub context: Option<String>,
@@ -35,7 +35,7 @@ pub struct Envelope {
 
 /// One scan-history record: a scan session, or a by-definition entry (which
 /// has no targets).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct ScanSession {
     /// `orgId`: the tenant.
     pub org_id: Option<String>,
@@ -57,14 +57,15 @@ pub struct ScanSession {
     pub number_of_successfully_scanned_targets: Option<i32>,
     /// `scannedTargets`, or `ListScannedTargets`; `None` when the record has no target list.
     pub targets: Option<Vec<ScannedTarget>>,
-    /// Keys scanhist does not know, in input order, with their values.
-    pub extra: Vec<(String, Value)>,
+    /// Keys scanhist does not know, in input order, with their values as
+    /// strict JSON text (kept whole, at any depth).
+    pub extra: Vec<(String, Box<RawValue>)>,
     /// The record's bytes in the original input.
     pub span: Span,
 }
 
 /// One device a session scanned.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct ScannedTarget {
     /// `Ip`.
     pub ip: Option<TargetAddress>,
@@ -78,8 +79,9 @@ pub struct ScannedTarget {
     pub status: Option<ScanStatus>,
     /// `ScanDuration`.
     pub duration: Option<ScanDuration>,
-    /// Keys scanhist does not know, in input order, with their values.
-    pub extra: Vec<(String, Value)>,
+    /// Keys scanhist does not know, in input order, with their values as
+    /// strict JSON text (kept whole, at any depth).
+    pub extra: Vec<(String, Box<RawValue>)>,
     /// The target's bytes in the original input.
     pub span: Span,
 }
