@@ -61,31 +61,11 @@ pub fn decode(bytes: &[u8]) -> Envelope<'_> {
     serde_json::from_slice(bytes).expect("valid input")
 }
 
-const COLUMNS: [&str; 17] = [
-    "source",
-    "session_id",
-    "scan_definition_id",
-    "org_id",
-    "scanner_id",
-    "session_status",
-    "general_error_message",
-    "last_scanned",
-    "number_of_targets",
-    "number_of_successfully_scanned_targets",
-    "target_index",
-    "ip",
-    "hostname",
-    "device_description",
-    "target_status",
-    "error_message",
-    "scan_duration_s",
-];
-
 /// Decodes and writes one CSV row per target, the durations copied as text.
 pub fn to_csv<W: Write>(bytes: &[u8], source: &str, out: W) -> csv::Result<()> {
     let envelope = decode(bytes);
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(COLUMNS)?;
+    writer.write_record(scanhist::emit::TARGET_COLUMNS)?;
     let text = |v: &Option<Cow<'_, str>>| v.as_deref().unwrap_or("").to_owned();
     let number = |v: Option<i32>| v.map(|n| n.to_string()).unwrap_or_default();
     for session in &envelope.value {

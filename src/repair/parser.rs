@@ -742,7 +742,7 @@ impl<'t> Parser<'t> {
         let insert = if self.bytes[at] == b':' { format!("\"{name}\"") } else { format!("\"{name}\": ") };
         self.edit(at, at, insert);
         self.repair(RepairKind::MissingKey, Span::point(at), format!("gave a value with no key the key {name:?}"));
-        let member_start = self.member_start_here();
+        let member_start = self.member_start_here(at);
         let frame = self.stack.last_mut().expect("a frame is open");
         frame.key = Span::point(at);
         frame.member_start = member_start;
@@ -750,21 +750,19 @@ impl<'t> Parser<'t> {
         frame.state = if self.bytes[at] == b':' { State::AfterKey } else { State::AfterColon };
     }
 
-    fn member_start_here(&self) -> usize {
+    /// Where the member whose key starts at `key_start` begins: at its comma,
+    /// at the end of the previous value when the comma was inserted, or at the key.
+    fn member_start_here(&self, key_start: usize) -> usize {
         let frame = self.stack.last().expect("a frame is open");
         match frame.state {
             State::AfterComma(Some(comma)) => comma,
             State::AfterComma(None) => frame.value.end,
-            _ => self.pos,
+            _ => key_start,
         }
     }
 
     fn key_done(&mut self, span: Span, content: Span, quote: Quote, has_escape: bool) {
-        let member_start = match self.stack.last().expect("a frame is open").state {
-            State::AfterComma(Some(comma)) => comma,
-            State::AfterComma(None) => self.stack.last().expect("a frame is open").value.end,
-            _ => span.start,
-        };
+        let member_start = self.member_start_here(span.start);
         let key: Cow<'t, str> = if has_escape || quote == Quote::Single {
             Cow::Owned(unescape(&self.text[content.start..content.end]))
         } else {
