@@ -93,7 +93,7 @@ pub enum SourceMap {
     /// offsets just after one replacement; between entries the map has slope 1.
     Replacements(Vec<(usize, usize)>),
     /// UTF-16. Checkpoints pair text and input offsets at character boundaries,
-    /// at least every [`UTF16_CHECKPOINT`] bytes of text; a lookup decodes
+    /// at least every 4096 bytes of text; a lookup decodes
     /// forward from the nearest one.
     Utf16 {
         /// Whether the units are big-endian.

@@ -7,7 +7,7 @@
 //! bytes ─► decode ─► repair ─► strict JSON + repair log ─► records ─► emit CSV / NDJSON
 //! ```
 //!
-//! [`repair`] is the entry point: it takes the bytes of a saved response and
+//! [`repair()`] is the entry point: it takes the bytes of a saved response and
 //! returns strict JSON plus every repair it made, each with its span in the
 //! input.
 //!

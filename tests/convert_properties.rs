@@ -6,6 +6,7 @@ mod common;
 
 use common::{damaged_text, scan_history};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use scanhist::emit::{EmitOptions, Format, Level, RowWriter, TARGET_COLUMNS};
 use scanhist::{decode_records, repair, DurationFormat, RepairOptions, ScanDuration, Timestamp};
 
@@ -21,7 +22,12 @@ fn rows(input: &[u8], format: Format, level: Level) -> (Vec<u8>, u64) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        // Failing cases are kept, committed, in proptest-regressions/.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/convert_properties.txt"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn csv_and_ndjson_agree_row_for_row(response in scan_history()) {

@@ -6,6 +6,7 @@ mod common;
 
 use common::{damaged_text, json_value};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use scanhist::{repair, RepairOptions};
 use serde_json::Value;
 
@@ -34,7 +35,12 @@ fn check_repaired(input: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        // Failing cases are kept, committed, in proptest-regressions/.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/repair_properties.txt"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn valid_json_passes_through_untouched(value in json_value(), pretty in any::<bool>()) {

@@ -2,7 +2,7 @@
 //!
 //! Keys match case-insensitively, with the aliases of the documented sample
 //! and of the live OData metadata. Unknown keys are kept. A value that cannot
-//! be typed leaves its field empty and becomes a [`Diagnostic`]; the other
+//! be typed leaves its field empty and becomes a [`Diagnostic`](crate::Diagnostic); the other
 //! records and fields still come out.
 
 mod decode;
