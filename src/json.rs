@@ -7,7 +7,8 @@ use std::fmt;
 use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-/// Deserializes an object key, borrowing it from the input when it has no escapes.
+/// Deserializes a string (an object key or a value), borrowing it from the input
+/// when it has no escapes.
 pub(crate) struct Key;
 
 impl<'de> DeserializeSeed<'de> for Key {
@@ -76,10 +77,7 @@ pub(crate) fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
     if memchr::memchr(b'\\', text.as_bytes()).is_none() {
         return Some(Cow::Borrowed(&text[1..text.len() - 1]));
     }
-    match serde_json::from_str::<&str>(text) {
-        Ok(borrowed) => Some(Cow::Borrowed(borrowed)),
-        Err(_) => serde_json::from_str::<String>(text).ok().map(Cow::Owned),
-    }
+    Key.deserialize(&mut serde_json::Deserializer::from_str(text)).ok()
 }
 
 #[cfg(test)]
