@@ -44,8 +44,8 @@ pub mod span;
 pub use decode::Encoding;
 pub use diagnostic::{Diagnostic, DiagnosticCode, Severity};
 pub use record::{
-    decode_records, DurationFormat, Envelope, Records, ScanDuration, ScanSession, ScanStatus, ScannedTarget,
-    TargetAddress, Timestamp,
+    decode_records, for_each_session, DurationFormat, Envelope, Records, ScanDuration, ScanSession, ScanStatus,
+    ScannedTarget, TargetAddress, Timestamp,
 };
 pub use repair::{repair, Note, NoteKind, Repair, RepairError, RepairErrorKind, RepairKind, RepairOptions, Repaired};
 pub use span::{LineCol, LineIndex, Span};

@@ -11,7 +11,7 @@ use super::render::{failure, notes, repairs, Rendered};
 use super::{ignore_broken_pipe, read_input, ExitStatus, Input};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::emit::{EmitOptions, Format, Level, RowWriter};
-use crate::record::{decode_records, DurationFormat};
+use crate::record::{for_each_session, DurationFormat};
 use crate::repair::{repair, RepairOptions};
 
 #[derive(Debug, Args)]
@@ -157,7 +157,15 @@ fn convert_one<W: Write, L: Write>(
         }
     };
     let index = repaired.line_index();
-    let records = decode_records(&repaired);
+    // Rows are written as sessions are typed; no record outlives its rows.
+    let mut written = Ok(());
+    let diagnostics = for_each_session(&repaired, |session| {
+        if written.is_ok() {
+            written = rows.write_session(&input.name, &session).map(|_| ());
+            tally.sessions += 1;
+        }
+    });
+    written?;
 
     let mut findings: Vec<Rendered<'_>> = repairs(&input.name, &repaired, &index);
     tally.repairs += findings.len() as u64;
@@ -166,17 +174,13 @@ fn convert_one<W: Write, L: Write>(
     for finding in &findings {
         finding.write_text(log)?;
     }
-    for diagnostic in &records.diagnostics {
+    for diagnostic in &diagnostics {
         write_diagnostic(log, &input.name, diagnostic, index.line_col(diagnostic.span.start))?;
         match diagnostic.severity {
             Severity::Error => tally.errors += 1,
             Severity::Warning => tally.warnings += 1,
             Severity::Note => tally.notes += 1,
         }
-    }
-    for session in records.sessions() {
-        rows.write_session(&input.name, session)?;
-        tally.sessions += 1;
     }
     Ok(())
 }

@@ -32,22 +32,69 @@ impl Records {
     }
 }
 
-/// Types every document of `repaired`.
+/// Types every document of `repaired`, keeping every record.
 ///
 /// Each document may be an OData envelope (`{"value": [...]}`), a bare array
 /// of records, or one record (as NDJSON dumps hold). A saved API error body
 /// gives an [`DiagnosticCode::ApiError`] and no records.
 pub fn decode_records(repaired: &Repaired<'_>) -> Records {
-    let mut decoder = Decoder { repaired, records: Records::default() };
+    let mut collect = Collect { envelopes: Vec::new(), sessions: Vec::new() };
+    let diagnostics = decode_with(repaired, &mut collect);
+    Records { envelopes: collect.envelopes, diagnostics }
+}
+
+/// Types every document of `repaired` like [`decode_records`], handing each
+/// session to `on_session` as soon as it is typed instead of keeping it, so
+/// memory does not grow with the number of records. Returns the diagnostics.
+pub fn for_each_session(repaired: &Repaired<'_>, on_session: impl FnMut(ScanSession)) -> Vec<Diagnostic> {
+    decode_with(repaired, &mut Stream(on_session))
+}
+
+fn decode_with(repaired: &Repaired<'_>, sink: &mut dyn Sink) -> Vec<Diagnostic> {
+    let mut decoder = Decoder { repaired, sink, diagnostics: Vec::new() };
     for range in repaired.document_ranges() {
         decoder.document(&repaired.text()[range.clone()]);
     }
-    decoder.records
+    decoder.diagnostics
 }
 
-struct Decoder<'r, 'a> {
+/// Where typed records go, in input order.
+trait Sink {
+    fn session(&mut self, session: ScanSession);
+    /// An envelope ends; the sessions since the last one were its own.
+    fn envelope(&mut self, context: Option<String>, next_link: Option<String>, span: Span);
+}
+
+struct Collect {
+    envelopes: Vec<Envelope>,
+    sessions: Vec<ScanSession>,
+}
+
+impl Sink for Collect {
+    fn session(&mut self, session: ScanSession) {
+        self.sessions.push(session);
+    }
+
+    fn envelope(&mut self, context: Option<String>, next_link: Option<String>, span: Span) {
+        let sessions = std::mem::take(&mut self.sessions);
+        self.envelopes.push(Envelope { context, next_link, sessions, span });
+    }
+}
+
+struct Stream<F>(F);
+
+impl<F: FnMut(ScanSession)> Sink for Stream<F> {
+    fn session(&mut self, session: ScanSession) {
+        (self.0)(session);
+    }
+
+    fn envelope(&mut self, _: Option<String>, _: Option<String>, _: Span) {}
+}
+
+struct Decoder<'r, 'a, 's> {
     repaired: &'r Repaired<'a>,
-    records: Records,
+    sink: &'s mut dyn Sink,
+    diagnostics: Vec<Diagnostic>,
 }
 
 /// Where a value sits, for its JSON pointer. Pointers are built only when a
@@ -188,7 +235,7 @@ fn is_null(raw: &RawValue) -> bool {
     raw.get() == "null"
 }
 
-impl<'r> Decoder<'r, '_> {
+impl<'r> Decoder<'r, '_, '_> {
     /// The original input span of `raw`, which borrows from the repaired text.
     fn span(&self, raw: &str) -> Span {
         let text = self.repaired.text();
@@ -198,7 +245,7 @@ impl<'r> Decoder<'r, '_> {
 
     fn report(&mut self, code: DiagnosticCode, message: impl Into<String>, raw: &str, at: At<'_>) {
         let span = self.span(raw);
-        self.records.diagnostics.push(Diagnostic::new(code, message, span, at.pointer()));
+        self.diagnostics.push(Diagnostic::new(code, message, span, at.pointer()));
     }
 
     /// Types one document. Objects and arrays are read straight from the
@@ -213,8 +260,8 @@ impl<'r> Decoder<'r, '_> {
             },
             b'[' => match serde_json::from_str::<Vec<&'r RawValue>>(text) {
                 Ok(elements) => {
-                    let sessions = self.records_of(elements, Location::default());
-                    self.records.envelopes.push(Envelope { sessions, span, ..Envelope::default() });
+                    self.records_of(elements, Location::default());
+                    self.sink.envelope(None, None, span);
                 }
                 Err(error) => self.report(DiagnosticCode::NotScanHistory, unreadable(error), text, At::ROOT),
             },
@@ -234,24 +281,22 @@ impl<'r> Decoder<'r, '_> {
         let Some(value) = value else {
             // A record on its own, as in an NDJSON dump of records.
             let session = self.record_members(members, text, Location::default());
-            self.records.envelopes.push(Envelope { sessions: vec![session], span, ..Envelope::default() });
+            self.sink.session(session);
+            self.sink.envelope(None, None, span);
             return;
         };
         let context = find("@odata.context").and_then(json::string).map(Cow::into_owned);
         let next_link =
             find("@odata.nextLink").or_else(|| find("odata.nextLink")).and_then(json::string).map(Cow::into_owned);
         let location = Location { under_value: true, ..Location::default() };
-        let sessions = if value.get().starts_with('[') {
+        if value.get().starts_with('[') {
             let elements: Vec<&RawValue> = serde_json::from_str(value.get()).expect("an array");
-            self.records_of(elements, location)
-        } else if is_null(value) {
-            Vec::new()
-        } else {
+            self.records_of(elements, location);
+        } else if !is_null(value) {
             let message = format!("\"value\" is {}, not an array of records", kind_of(value.get()));
             self.report(DiagnosticCode::NotScanHistory, message, value.get(), At::key("value"));
-            Vec::new()
-        };
-        self.records.envelopes.push(Envelope { context, next_link, sessions, span });
+        }
+        self.sink.envelope(context, next_link, span);
     }
 
     fn api_error(&mut self, error: &RawValue) {
@@ -269,12 +314,12 @@ impl<'r> Decoder<'r, '_> {
         self.report(DiagnosticCode::ApiError, text, error.get(), At::key("error"));
     }
 
-    fn records_of(&mut self, elements: Vec<&'r RawValue>, location: Location<'_>) -> Vec<ScanSession> {
-        elements
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, element)| self.record(element, Location { record: Some(i), ..location }))
-            .collect()
+    fn records_of(&mut self, elements: Vec<&'r RawValue>, location: Location<'_>) {
+        for (i, element) in elements.into_iter().enumerate() {
+            if let Some(session) = self.record(element, Location { record: Some(i), ..location }) {
+                self.sink.session(session);
+            }
+        }
     }
 
     fn record(&mut self, raw: &'r RawValue, location: Location<'_>) -> Option<ScanSession> {
@@ -356,7 +401,7 @@ impl<'r> Decoder<'r, '_> {
             return None;
         };
         let span = self.span(raw.get());
-        self.records.diagnostics.push(
+        self.diagnostics.push(
             Diagnostic::new(
                 DiagnosticCode::PowershellDepth,
                 "the target was flattened to a @{…} string by ConvertTo-Json; read it back",

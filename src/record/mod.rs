@@ -14,7 +14,7 @@ use std::net::IpAddr;
 
 use serde_json::value::RawValue;
 
-pub use decode::{decode_records, Records};
+pub use decode::{decode_records, for_each_session, Records};
 pub use time::{DurationFormat, ScanDuration, TimeNote, Timestamp};
 
 use crate::span::Span;
