@@ -135,7 +135,13 @@ impl<W: Write> RowWriter<W> {
     pub fn new(out: W, options: EmitOptions) -> io::Result<Self> {
         let sink = match options.format {
             Format::Csv => {
-                let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
+                // csv-core rescans the rest of a quoted field for quotes each time
+                // its buffer fills, so a field many buffers long costs quadratic
+                // time; 1 MiB keeps even a 100 MB cell to about a hundred rescans.
+                let mut writer = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::CRLF)
+                    .buffer_capacity(1 << 20)
+                    .from_writer(out);
                 writer.write_record(options.columns()).map_err(io::Error::other)?;
                 Sink::Csv(Box::new(writer))
             }
