@@ -53,8 +53,6 @@ pub(crate) struct Applied {
     pub map: OutputMap,
     /// Edit indices in application order: by position, then by record order.
     order: Vec<usize>,
-    /// `delta[k]`: output length minus text length after the first `k` edits in `order`.
-    delta: Vec<isize>,
     edits: Vec<Edit>,
 }
 
@@ -68,8 +66,6 @@ impl Applied {
         let inserted: usize = edits.iter().map(|e| e.insert.len()).sum();
         let mut output = String::with_capacity(text.len() + inserted);
         let mut anchors = Vec::with_capacity(edits.len());
-        let mut delta = Vec::with_capacity(edits.len() + 1);
-        delta.push(0);
         let mut cursor = 0;
         for &i in &order {
             let edit = &edits[i];
@@ -82,10 +78,9 @@ impl Applied {
             let text_start = cursor;
             cursor = cursor.max(edit.end);
             anchors.push(Anchor { text_start, text_end: cursor, out_start, out_end: output.len() });
-            delta.push(output.len() as isize - cursor as isize);
         }
         output.push_str(&text[cursor..]);
-        Applied { output, map: OutputMap { anchors }, order, delta, edits }
+        Applied { output, map: OutputMap { anchors }, order, edits }
     }
 
     /// The output offset of text offset `offset`, counting the edits at
@@ -95,7 +90,12 @@ impl Applied {
             let edit = &self.edits[i];
             edit.start < offset || (edit.start == offset && i < recorded_before)
         });
-        (offset as isize + self.delta[k]) as usize
+        // After the first `k` edits, output and text differ as the k-th anchor says.
+        match k.checked_sub(1).map(|last| self.map.anchors[last]) {
+            // An offset inside deleted text maps to where the deletion ends in the output.
+            Some(anchor) => offset.saturating_sub(anchor.text_end) + anchor.out_end,
+            None => offset,
+        }
     }
 }
 
