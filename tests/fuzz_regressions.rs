@@ -1,0 +1,61 @@
+//! Inputs the fuzzers reported, each kept as a named test with its cause.
+//!
+//! The first campaign (2026-11-27) reported three timeouts of libFuzzer's
+//! 5 s wall-clock limit. Re-run on a quiet machine, each input took under a
+//! second even in the instrumented build of the code that reported it: the
+//! fuzzers, niced, had been starved of CPU while builds and benchmarks ran.
+//! They stay as regression inputs because they are hard ones: mixed UTF-16
+//! and UTF-8 bytes, cut escapes, and one long line with many repairs (the
+//! shape that made column lookups quadratic before the line index continued
+//! from its last lookup).
+
+use std::fs;
+
+use scanhist::emit::{EmitOptions, Format, RowWriter};
+use scanhist::{decode_records, repair, RepairOptions};
+
+fn fixture(name: &str) -> Vec<u8> {
+    fs::read(format!("{}/tests/fixtures/fuzz/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// What the `repair`, `convert` and `diagnostics` targets check.
+fn check_fuzz_properties(input: &[u8]) {
+    let repaired = repair(input, &RepairOptions::default()).expect("these inputs repair");
+    let documents = serde_json::Deserializer::from_str(repaired.text()).into_iter::<serde::de::IgnoredAny>().count();
+    assert_eq!(documents, repaired.document_ranges().len());
+    let again = repair(repaired.text().as_bytes(), &RepairOptions::default()).unwrap();
+    assert!(again.repairs().is_empty());
+
+    let records = decode_records(&repaired);
+    let mut csv = RowWriter::new(Vec::new(), EmitOptions::default()).unwrap();
+    let mut ndjson =
+        RowWriter::new(Vec::new(), EmitOptions { format: Format::Ndjson, ..EmitOptions::default() }).unwrap();
+    for session in records.sessions() {
+        csv.write_session("fuzz", session).unwrap();
+        ndjson.write_session("fuzz", session).unwrap();
+    }
+    assert_eq!(csv.rows(), ndjson.rows());
+
+    let index = repaired.line_index();
+    let last = index.line_col(input.len());
+    let spans = repaired.repairs().iter().map(|r| r.span).chain(records.diagnostics.iter().map(|d| d.span));
+    for span in spans {
+        assert!(span.start <= span.end && span.end <= input.len());
+        assert!(index.line_col(span.start) <= last);
+    }
+}
+
+#[test]
+fn repair_target_utf16_fragments_and_cut_escapes() {
+    check_fuzz_properties(&fixture("repair-utf16-escapes-timeout.bin"));
+}
+
+#[test]
+fn convert_target_utf16_fragments_in_utf8_text() {
+    check_fuzz_properties(&fixture("convert-utf16-timeout.bin"));
+}
+
+#[test]
+fn diagnostics_target_one_long_line_of_repairs() {
+    check_fuzz_properties(&fixture("diagnostics-long-line-timeout.bin"));
+}
