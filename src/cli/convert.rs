@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use super::render::{failure, notes, repairs, Rendered};
+use super::render::{failure, write_findings};
 use super::{ignore_broken_pipe, read_input, ExitStatus, Input};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::emit::{EmitOptions, Format, Level, RowWriter};
@@ -167,13 +167,8 @@ fn convert_one<W: Write, L: Write>(
     });
     written?;
 
-    let mut findings: Vec<Rendered<'_>> = repairs(&input.name, &repaired, &index);
-    tally.repairs += findings.len() as u64;
-    findings.extend(notes(&input.name, &repaired, &index));
-    findings.sort_by_key(|f| f.span.start);
-    for finding in &findings {
-        finding.write_text(log)?;
-    }
+    tally.repairs += repaired.repairs().len() as u64;
+    write_findings(log, &input.name, &repaired, &index)?;
     for diagnostic in &diagnostics {
         write_diagnostic(log, &input.name, diagnostic, index.line_col(diagnostic.span.start))?;
         match diagnostic.severity {

@@ -61,6 +61,19 @@ pub fn notes<'a>(file: &'a str, repaired: &'a Repaired<'_>, index: &LineIndex<'_
         .collect()
 }
 
+/// Writes the repairs and notes of one input as text lines, in input order.
+pub fn write_findings<W: Write>(
+    out: &mut W,
+    file: &str,
+    repaired: &Repaired<'_>,
+    index: &LineIndex<'_>,
+) -> io::Result<()> {
+    let mut all = repairs(file, repaired, index);
+    all.extend(notes(file, repaired, index));
+    all.sort_by_key(|finding| finding.span.start);
+    all.iter().try_for_each(|finding| finding.write_text(out))
+}
+
 /// A failure to repair, with its message held for rendering.
 pub fn failure<'a>(file: &'a str, error: &RepairError, message: &'a str) -> Rendered<'a> {
     Rendered { file, kind: "error", position: error.position, span: error.span, message }

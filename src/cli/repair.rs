@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::render::{failure, notes, repairs, Rendered};
+use super::render::{failure, notes, repairs, write_findings, Rendered};
 use super::{ignore_broken_pipe, read_input, ExitStatus, LogFormat};
 use crate::reformat::{reformat, Layout};
 use crate::repair::{repair, RepairOptions, Repaired};
@@ -104,17 +104,10 @@ fn write_documents(repaired: &Repaired<'_>, args: &RepairArgs) -> io::Result<()>
 
 fn write_log<W: Write>(file: &str, repaired: &Repaired<'_>, format: LogFormat, log: &mut W) -> anyhow::Result<()> {
     let index = repaired.line_index();
-    let repairs = repairs(file, repaired, &index);
-    let notes = notes(file, repaired, &index);
     match format {
-        LogFormat::Text => {
-            let mut all: Vec<&Rendered<'_>> = repairs.iter().chain(&notes).collect();
-            all.sort_by_key(|finding| finding.span.start);
-            for finding in all {
-                finding.write_text(log)?;
-            }
-        }
+        LogFormat::Text => write_findings(log, file, repaired, &index)?,
         LogFormat::Json => {
+            let (repairs, notes) = (repairs(file, repaired, &index), notes(file, repaired, &index));
             let json = JsonLog {
                 file,
                 encoding: Some(repaired.encoding().name()),
