@@ -208,3 +208,28 @@ fn scalars_and_wrong_shapes_are_not_scan_history() {
     assert_eq!(codes(&records), [DiagnosticCode::NotScanHistory, DiagnosticCode::NotScanHistory]);
     assert_eq!(records.sessions().count(), 0);
 }
+
+#[test]
+fn pages_saved_as_one_array_are_each_an_envelope() {
+    let records = records(
+        r#"[{"value": [{"sessionId": "p1"}], "@odata.nextLink": "next"},
+            {"error": {"code": "TooManyRequests", "message": "slow down"}},
+            {"value": [{"sessionId": "p3", "LastScanned": "later"}]}]"#,
+    );
+    let ids: Vec<_> = records.sessions().map(|s| s.session_id.clone().unwrap()).collect();
+    assert_eq!(ids, ["p1", "p3"]);
+    assert_eq!(records.envelopes.len(), 2);
+    assert_eq!(records.envelopes[0].next_link.as_deref(), Some("next"));
+    let found: Vec<(DiagnosticCode, &str)> = records.diagnostics.iter().map(|d| (d.code, d.pointer.as_str())).collect();
+    assert_eq!(
+        found,
+        [(DiagnosticCode::ApiError, "/1/error"), (DiagnosticCode::InvalidValue, "/2/value/0/LastScanned")]
+    );
+}
+
+#[test]
+fn a_root_array_of_records_is_one_envelope() {
+    let records = records(r#"[{"sessionId": "r1"}, {"sessionId": "r2"}]"#);
+    assert_eq!(records.envelopes.len(), 1);
+    assert_eq!(records.envelopes[0].sessions.len(), 2);
+}

@@ -101,6 +101,8 @@ struct Decoder<'r, 'a, 's> {
 /// diagnostic needs one.
 #[derive(Clone, Copy, Default)]
 struct Location<'k> {
+    /// The response's index when responses were saved as one array of pages.
+    page: Option<usize>,
     /// Records sit under `/value` rather than at the root or in a root array.
     under_value: bool,
     record: Option<usize>,
@@ -108,16 +110,16 @@ struct Location<'k> {
 }
 
 impl At<'static> {
-    const ROOT: At<'static> = At { location: Location { under_value: false, record: None, targets: None }, key: None };
-
-    fn key(key: &'static str) -> Self {
-        At { key: Some(key), ..At::ROOT }
-    }
+    const ROOT: At<'static> =
+        At { location: Location { page: None, under_value: false, record: None, targets: None }, key: None };
 }
 
 impl Location<'_> {
     fn pointer(&self, key: Option<&str>) -> String {
         let mut pointer = String::new();
+        if let Some(page) = self.page {
+            pointer.push_str(&format!("/{page}"));
+        }
         if self.under_value {
             pointer.push_str("/value");
         }
@@ -255,14 +257,11 @@ impl<'r> Decoder<'r, '_, '_> {
         let unreadable = |error: serde_json::Error| format!("the document cannot be read: {error}");
         match text.as_bytes()[0] {
             b'{' => match serde_json::from_str::<Members<'r>>(text) {
-                Ok(Members(members)) => self.object_document(members, text, span),
+                Ok(Members(members)) => self.object_document(members, text, span, Location::default()),
                 Err(error) => self.report(DiagnosticCode::NotScanHistory, unreadable(error), text, At::ROOT),
             },
             b'[' => match serde_json::from_str::<Vec<&'r RawValue>>(text) {
-                Ok(elements) => {
-                    self.records_of(elements, Location::default());
-                    self.sink.envelope(None, None, span);
-                }
+                Ok(elements) => self.array_document(elements, span),
                 Err(error) => self.report(DiagnosticCode::NotScanHistory, unreadable(error), text, At::ROOT),
             },
             _ => {
@@ -272,15 +271,52 @@ impl<'r> Decoder<'r, '_, '_> {
         }
     }
 
-    fn object_document(&mut self, members: Vec<(Cow<'r, str>, &'r RawValue)>, text: &'r str, span: Span) {
+    /// A root array: of records, or of whole responses (pages saved together).
+    fn array_document(&mut self, elements: Vec<&'r RawValue>, span: Span) {
+        let mut records_pending = false;
+        for (i, element) in elements.into_iter().enumerate() {
+            let members = json::members(element);
+            let is_response = members.as_ref().is_some_and(|Members(m)| {
+                m.iter().any(|(key, _)| key.eq_ignore_ascii_case("value") || key.eq_ignore_ascii_case("error"))
+            });
+            match members {
+                Some(Members(members)) if is_response => {
+                    if std::mem::take(&mut records_pending) {
+                        self.sink.envelope(None, None, span);
+                    }
+                    let page = Location { page: Some(i), ..Location::default() };
+                    self.object_document(members, element.get(), self.span(element.get()), page);
+                }
+                _ => {
+                    let location = Location { record: Some(i), ..Location::default() };
+                    if let Some(session) = self.record(element, location) {
+                        self.sink.session(session);
+                        records_pending = true;
+                    }
+                }
+            }
+        }
+        if records_pending {
+            self.sink.envelope(None, None, span);
+        }
+    }
+
+    /// An object document: an envelope, an API error body, or one record.
+    fn object_document(
+        &mut self,
+        members: Vec<(Cow<'r, str>, &'r RawValue)>,
+        text: &'r str,
+        span: Span,
+        base: Location<'_>,
+    ) {
         let find = |name: &str| members.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
         let value = find("value");
         if let (Some(error), None) = (find("error"), value) {
-            return self.api_error(error);
+            return self.api_error(error, base);
         }
         let Some(value) = value else {
             // A record on its own, as in an NDJSON dump of records.
-            let session = self.record_members(members, text, Location::default());
+            let session = self.record_members(members, text, base);
             self.sink.session(session);
             self.sink.envelope(None, None, span);
             return;
@@ -288,18 +324,23 @@ impl<'r> Decoder<'r, '_, '_> {
         let context = find("@odata.context").and_then(json::string).map(Cow::into_owned);
         let next_link =
             find("@odata.nextLink").or_else(|| find("odata.nextLink")).and_then(json::string).map(Cow::into_owned);
-        let location = Location { under_value: true, ..Location::default() };
+        let location = Location { under_value: true, ..base };
         if value.get().starts_with('[') {
             let elements: Vec<&RawValue> = serde_json::from_str(value.get()).expect("an array");
             self.records_of(elements, location);
         } else if !is_null(value) {
             let message = format!("\"value\" is {}, not an array of records", kind_of(value.get()));
-            self.report(DiagnosticCode::NotScanHistory, message, value.get(), At::key("value"));
+            self.report(
+                DiagnosticCode::NotScanHistory,
+                message,
+                value.get(),
+                At { location: base, key: Some("value") },
+            );
         }
         self.sink.envelope(context, next_link, span);
     }
 
-    fn api_error(&mut self, error: &RawValue) {
+    fn api_error(&mut self, error: &RawValue, base: Location<'_>) {
         let field = |name: &str| {
             json::members(error).and_then(|Members(members)| {
                 members
@@ -311,7 +352,7 @@ impl<'r> Decoder<'r, '_, '_> {
         let code = field("code").unwrap_or_else(|| "unknown".to_owned());
         let message = field("message").unwrap_or_default();
         let text = format!("the document is an API error response, not scan history: {code}: {message}");
-        self.report(DiagnosticCode::ApiError, text, error.get(), At::key("error"));
+        self.report(DiagnosticCode::ApiError, text, error.get(), At { location: base, key: Some("error") });
     }
 
     fn records_of(&mut self, elements: Vec<&'r RawValue>, location: Location<'_>) {
