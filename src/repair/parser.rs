@@ -63,11 +63,17 @@ enum Container {
 }
 
 impl Container {
-    fn closer(self) -> u8 {
+    /// The closing bracket, as text to insert.
+    fn closer_text(self) -> &'static str {
         match self {
-            Container::Object => b'}',
-            Container::Array | Container::Run => b']',
+            Container::Object => "}",
+            Container::Array | Container::Run => "]",
         }
+    }
+
+    /// The closing bracket, as the byte to compare with.
+    fn closer(self) -> u8 {
+        self.closer_text().as_bytes()[0]
     }
 
     fn noun(self) -> &'static str {
@@ -644,8 +650,7 @@ impl<'t> Parser<'t> {
                     self.end_run();
                     continue;
                 }
-                let (closer, noun) =
-                    if frame.container == Container::Object { ("}", "object") } else { ("]", "array") };
+                let (closer, noun) = (frame.container.closer_text(), frame.container.noun());
                 self.settle(self.pos);
                 self.insert(
                     self.pos,
@@ -659,12 +664,12 @@ impl<'t> Parser<'t> {
         }
         // Settle first: a missing value goes before the replaced closer.
         self.settle(self.pos);
-        let right = top.closer();
-        self.edit(self.pos, self.pos + 1, if right == b'}' { "}" } else { "]" });
+        let right = top.closer_text();
+        self.edit(self.pos, self.pos + 1, right);
         self.repair(
             RepairKind::MismatchedCloser,
             Span::new(self.pos, self.pos + 1),
-            format!("replaced '{}' with '{}' to close an {}", b as char, right as char, top.noun()),
+            format!("replaced '{}' with '{right}' to close an {}", b as char, top.noun()),
         );
         self.pos += 1;
         self.pop(self.pos);
@@ -1348,8 +1353,8 @@ impl<'t> Parser<'t> {
                 (_, State::AfterComma(Some(comma))) => self.edit(comma, comma + 1, ""),
                 _ => {}
             }
-            closers.push(container.closer() as char);
-            self.edit(end, end, if container == Container::Object { "}" } else { "]" });
+            closers.push_str(container.closer_text());
+            self.edit(end, end, container.closer_text());
             if container == Container::Run {
                 self.finish_run(end, true);
             } else {
