@@ -1,106 +1,684 @@
-//! Small serde helpers for reading strict JSON without building a tree:
-//! keys borrowed from the input, and objects as lists of raw members.
+//! A strict JSON reader that knows where everything is.
+//!
+//! [`Cursor`] reads one value at a time, checks the text against RFC 8259
+//! exactly as strictly as serde_json does, and hands out strings borrowed
+//! from the text together with their byte offsets. It builds no tree and
+//! never reads a byte twice, so the strict check and typing are each a single
+//! pass. It does not recurse: skipping a value nested thousands deep uses a
+//! heap stack, bounded by the depth limit.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
+use std::ops::Range;
 
-use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
+/// Objects with more keys than this switch from a linear duplicate scan to a hash set.
+const LINEAR_KEY_SCAN: usize = 32;
 
-/// Deserializes a string (an object key or a value), borrowing it from the input
-/// when it has no escapes.
-pub(crate) struct Key;
+/// Why the text is not strict JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SyntaxError {
+    /// Byte offset in the text.
+    pub offset: usize,
+    /// What was wrong, lowercase.
+    pub message: &'static str,
+}
 
-impl<'de> DeserializeSeed<'de> for Key {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.message, self.offset)
     }
 }
 
-impl<'de> Visitor<'de> for Key {
-    type Value = Cow<'de, str>;
+pub(crate) type Result<T> = std::result::Result<T, SyntaxError>;
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object key")
-    }
-
-    fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(key))
-    }
-
-    fn visit_str<E>(self, key: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(key.to_owned()))
-    }
+/// The kind of the value that starts next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Object,
+    Array,
+    String,
+    Number,
+    Bool,
+    Null,
 }
 
-/// An object's members in input order, values left as raw JSON text.
-pub(crate) struct Members<'a>(pub Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(MembersVisitor)
-    }
-}
-
-struct MembersVisitor;
-
-impl<'de> Visitor<'de> for MembersVisitor {
-    type Value = Members<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(12));
-        while let Some(key) = map.next_key_seed(Key)? {
-            members.push((key, map.next_value::<&'de RawValue>()?));
+impl Kind {
+    /// The kind with its article, for messages: "an object", "null".
+    pub fn described(self) -> &'static str {
+        match self {
+            Kind::Object => "an object",
+            Kind::Array => "an array",
+            Kind::String => "a string",
+            Kind::Number => "a number",
+            Kind::Bool => "a boolean",
+            Kind::Null => "null",
         }
-        Ok(Members(members))
     }
 }
 
-/// The members of the raw object `raw`; `None` if it is not an object.
-pub(crate) fn members(raw: &RawValue) -> Option<Members<'_>> {
-    serde_json::from_str(raw.get()).ok()
+/// A string as written: the text between its quotes, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Str<'a> {
+    raw: &'a str,
+    escaped: bool,
 }
 
-/// The string `raw` holds, borrowed when it has no escapes; `None` if it is not a string.
-pub(crate) fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
-    if !text.starts_with('"') {
-        return None;
+impl<'a> Str<'a> {
+    /// The string's value, borrowed unless it has escapes to decode.
+    pub fn decode(self) -> Cow<'a, str> {
+        if self.escaped {
+            Cow::Owned(unescape(self.raw))
+        } else {
+            Cow::Borrowed(self.raw)
+        }
     }
-    // Strict JSON: a string without a backslash has no escapes to decode.
-    if memchr::memchr(b'\\', text.as_bytes()).is_none() {
-        return Some(Cow::Borrowed(&text[1..text.len() - 1]));
+}
+
+/// One open container.
+struct Frame<'a> {
+    object: bool,
+    /// Where this object's keys start in `Cursor::keys`.
+    key_base: usize,
+    /// The keys of an object too large for a linear scan.
+    large: Option<HashSet<Cow<'a, str>>>,
+}
+
+/// Reads strict JSON from `text[start..end]`, one value at a time.
+pub(crate) struct Cursor<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    max_depth: usize,
+    frames: Vec<Frame<'a>>,
+    /// Whether the open container has had no member or element yet.
+    first: bool,
+    /// The keys of every open object, when duplicates are checked.
+    keys: Option<Vec<Cow<'a, str>>>,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor over `text[range]`; offsets it reports are into `text`.
+    pub fn new(text: &'a str, range: Range<usize>) -> Self {
+        Cursor {
+            text: &text[..range.end],
+            bytes: &text.as_bytes()[..range.end],
+            pos: range.start,
+            max_depth: usize::MAX,
+            frames: Vec::new(),
+            first: false,
+            keys: None,
+        }
     }
-    Key.deserialize(&mut serde_json::Deserializer::from_str(text)).ok()
+
+    /// Containers may nest at most `max_depth` deep.
+    pub fn max_depth(mut self, max_depth: usize) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+
+    /// A key repeated in one object is an error.
+    pub fn unique_keys(mut self) -> Self {
+        self.keys = Some(Vec::new());
+        self
+    }
+
+    /// The offset of the next byte to read.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    fn error<T>(&self, offset: usize, message: &'static str) -> Result<T> {
+        Err(SyntaxError { offset, message })
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// Skips whitespace and says what kind of value starts next.
+    ///
+    /// # Errors
+    ///
+    /// Fails when no value starts there.
+    pub fn peek(&mut self) -> Result<Kind> {
+        self.skip_whitespace();
+        match self.bytes.get(self.pos) {
+            Some(b'{') => Ok(Kind::Object),
+            Some(b'[') => Ok(Kind::Array),
+            Some(b'"') => Ok(Kind::String),
+            Some(b'-' | b'0'..=b'9') => Ok(Kind::Number),
+            Some(b't' | b'f') => Ok(Kind::Bool),
+            Some(b'n') => Ok(Kind::Null),
+            Some(_) => self.error(self.pos, "expected a value"),
+            None => self.error(self.pos, "expected a value, found the end"),
+        }
+    }
+
+    fn open(&mut self, object: bool) -> Result<()> {
+        if self.frames.len() >= self.max_depth {
+            return self.error(self.pos, "nesting deeper than the limit");
+        }
+        let key_base = self.keys.as_ref().map_or(0, Vec::len);
+        self.frames.push(Frame { object, key_base, large: None });
+        self.pos += 1;
+        self.first = true;
+        Ok(())
+    }
+
+    fn close(&mut self) {
+        if let Some(frame) = self.frames.pop() {
+            if let Some(keys) = &mut self.keys {
+                keys.truncate(frame.key_base);
+            }
+        }
+        self.pos += 1;
+        self.first = false;
+    }
+
+    /// Enters the object that [`Cursor::peek`] found.
+    ///
+    /// # Errors
+    ///
+    /// Fails past the depth limit.
+    pub fn begin_object(&mut self) -> Result<()> {
+        self.open(true)
+    }
+
+    /// Enters the array that [`Cursor::peek`] found.
+    ///
+    /// # Errors
+    ///
+    /// Fails past the depth limit.
+    pub fn begin_array(&mut self) -> Result<()> {
+        self.open(false)
+    }
+
+    /// Moves past the separator before the next member or element, or past
+    /// the closing bracket. Returns whether an item follows.
+    fn next_item(&mut self, closer: u8) -> Result<bool> {
+        self.skip_whitespace();
+        match self.bytes.get(self.pos) {
+            Some(&b) if b == closer => {
+                self.close();
+                return Ok(false);
+            }
+            Some(b',') if !self.first => {
+                self.pos += 1;
+                self.skip_whitespace();
+            }
+            _ if self.first => {}
+            _ => {
+                return self.error(self.pos, if closer == b'}' { "expected ',' or '}'" } else { "expected ',' or ']'" })
+            }
+        }
+        self.first = false;
+        Ok(true)
+    }
+
+    /// The next key of the open object, positioned at its value; `None` when
+    /// the object closes.
+    ///
+    /// # Errors
+    ///
+    /// Fails on a missing separator, key or colon, or a repeated key when
+    /// keys are checked.
+    pub fn next_key(&mut self) -> Result<Option<Str<'a>>> {
+        if !self.next_item(b'}')? {
+            return Ok(None);
+        }
+        let at = self.pos;
+        if self.bytes.get(at) != Some(&b'"') {
+            return self.error(at, "expected a key");
+        }
+        let key = self.string()?;
+        self.skip_whitespace();
+        if self.bytes.get(self.pos) != Some(&b':') {
+            return self.error(self.pos, "expected ':'");
+        }
+        self.pos += 1;
+        if self.keys.is_some() && !self.remember_key(key) {
+            return self.error(at, "duplicate key");
+        }
+        Ok(Some(key))
+    }
+
+    /// Records `key` in the open object; false if it was there already.
+    fn remember_key(&mut self, key: Str<'a>) -> bool {
+        let (Some(keys), Some(frame)) = (&mut self.keys, self.frames.last_mut()) else {
+            return true;
+        };
+        let key = key.decode();
+        if let Some(set) = &mut frame.large {
+            return set.insert(key);
+        }
+        let seen = &keys[frame.key_base..];
+        if seen.contains(&key) {
+            return false;
+        }
+        if seen.len() >= LINEAR_KEY_SCAN {
+            frame.large = Some(keys.drain(frame.key_base..).chain([key]).collect());
+        } else {
+            keys.push(key);
+        }
+        true
+    }
+
+    /// Whether another element of the open array follows; false when it closes.
+    ///
+    /// # Errors
+    ///
+    /// Fails on a missing separator.
+    pub fn next_element(&mut self) -> Result<bool> {
+        self.next_item(b']')
+    }
+
+    /// Reads the string that [`Cursor::peek`] found.
+    ///
+    /// # Errors
+    ///
+    /// Fails on an unterminated string, a raw control character, or an
+    /// invalid escape (lone surrogates included).
+    pub fn string(&mut self) -> Result<Str<'a>> {
+        let start = self.pos + 1;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            i += plain_run(&self.bytes[i..]);
+            match self.bytes.get(i) {
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    escaped = true;
+                    i = self.escape(i)?;
+                }
+                Some(_) => return self.error(i, "control character in a string"),
+                None => return self.error(i, "unterminated string"),
+            }
+        }
+        self.pos = i + 1;
+        Ok(Str { raw: &self.text[start..i], escaped })
+    }
+
+    /// Checks the escape at `at` (a backslash); returns the offset after it.
+    fn escape(&self, at: usize) -> Result<usize> {
+        match self.bytes.get(at + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(at + 2),
+            Some(b'u') => {
+                let Some(unit) = hex4(&self.bytes[at + 2..]) else {
+                    return self.error(at, "invalid \\u escape");
+                };
+                match unit {
+                    0xD800..=0xDBFF => match self.bytes.get(at + 6..at + 8) {
+                        Some(b"\\u") if matches!(hex4(&self.bytes[at + 8..]), Some(0xDC00..=0xDFFF)) => Ok(at + 12),
+                        _ => self.error(at, "lone leading surrogate"),
+                    },
+                    0xDC00..=0xDFFF => self.error(at, "lone trailing surrogate"),
+                    _ => Ok(at + 6),
+                }
+            }
+            _ => self.error(at, "invalid escape"),
+        }
+    }
+
+    /// Reads the number, boolean or null that [`Cursor::peek`] found, as written.
+    ///
+    /// # Errors
+    ///
+    /// Fails on a malformed literal or number, or one beyond a double's range.
+    pub fn scalar(&mut self) -> Result<&'a str> {
+        let start = self.pos;
+        let rest = &self.bytes[start..];
+        let len = match rest.first() {
+            Some(b't') if rest.starts_with(b"true") => 4,
+            Some(b'f') if rest.starts_with(b"false") => 5,
+            Some(b'n') if rest.starts_with(b"null") => 4,
+            Some(b'-' | b'0'..=b'9') => return self.number(),
+            _ => return self.error(start, "expected a value"),
+        };
+        self.pos += len;
+        Ok(&self.text[start..self.pos])
+    }
+
+    fn number(&mut self) -> Result<&'a str> {
+        let bytes = self.bytes;
+        let start = self.pos;
+        let digits = |mut i: usize| {
+            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            i
+        };
+        let mut i = start + usize::from(bytes[start] == b'-');
+        i = match bytes.get(i) {
+            Some(b'0') => i + 1,
+            Some(b'1'..=b'9') => digits(i + 1),
+            _ => return self.error(i, "invalid number"),
+        };
+        let integer_end = i;
+        if bytes.get(i) == Some(&b'.') {
+            let end = digits(i + 1);
+            if end == i + 1 {
+                return self.error(end, "invalid number");
+            }
+            i = end;
+        }
+        if let Some(b'e' | b'E') = bytes.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = bytes.get(i) {
+                i += 1;
+            }
+            let end = digits(i);
+            if end == i {
+                return self.error(end, "invalid number");
+            }
+            i = end;
+        }
+        let text = &self.text[start..i];
+        // serde_json reads a fraction, an exponent or a 20-digit integer as a double.
+        let as_double = i != integer_end || integer_end - start >= 20;
+        if as_double && !text.parse::<f64>().is_ok_and(f64::is_finite) {
+            return self.error(start, "number out of range");
+        }
+        self.pos = i;
+        Ok(text)
+    }
+
+    /// Skips the next value of any kind, checking it; returns its span.
+    ///
+    /// # Errors
+    ///
+    /// Fails wherever the value is not strict JSON.
+    pub fn skip_value(&mut self) -> Result<Range<usize>> {
+        let depth = self.frames.len();
+        self.skip_whitespace();
+        let start = self.pos;
+        loop {
+            match self.peek()? {
+                Kind::Object => self.begin_object()?,
+                Kind::Array => self.begin_array()?,
+                Kind::String => drop(self.string()?),
+                _ => drop(self.scalar()?),
+            }
+            // Close what ends here, and stop at the next value to read.
+            loop {
+                let Some(open) = self.frames.last().filter(|_| self.frames.len() > depth) else {
+                    return Ok(start..self.pos);
+                };
+                let more = if open.object { self.next_key()?.is_some() } else { self.next_element()? };
+                if more {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Checks that nothing but whitespace is left.
+    ///
+    /// # Errors
+    ///
+    /// Fails on anything else.
+    pub fn finish(&mut self) -> Result<()> {
+        self.skip_whitespace();
+        if self.pos < self.bytes.len() {
+            return self.error(self.pos, "trailing characters");
+        }
+        Ok(())
+    }
+}
+
+/// Whether `text` is one strict JSON document, nested at most `max_depth`
+/// deep, in which no object repeats a key.
+pub(crate) fn check(text: &str, max_depth: usize) -> Result<()> {
+    let mut cursor = Cursor::new(text, 0..text.len()).max_depth(max_depth).unique_keys();
+    cursor.skip_value()?;
+    cursor.finish()
+}
+
+/// The length of the run of bytes at the start of `bytes` that need no care
+/// in a string: no quote, backslash or control character.
+fn plain_run(bytes: &[u8]) -> usize {
+    // Eight bytes at a time: a word has a byte that needs care when any byte
+    // is below 0x20, or equals '"' or '\\' (classic SWAR zero-byte tests).
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+        if below_space | has_zero(word ^ (ONES * u64::from(b'"'))) | has_zero(word ^ (ONES * u64::from(b'\\'))) != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b < 0x20 || b == b'"' || b == b'\\' {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Four hex digits at the start of `bytes`, as a number.
+fn hex4(bytes: &[u8]) -> Option<u32> {
+    let digits = bytes.get(..4)?;
+    digits.iter().try_fold(0, |value, &b| Some(value << 4 | char::from(b).to_digit(16)?))
+}
+
+/// Decodes the escapes of a string that [`Cursor::string`] has checked.
+fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        let escape = &rest.as_bytes()[at + 1..];
+        let (c, len) = match escape.first() {
+            Some(b'b') => ('\u{8}', 2),
+            Some(b'f') => ('\u{c}', 2),
+            Some(b'n') => ('\n', 2),
+            Some(b'r') => ('\r', 2),
+            Some(b't') => ('\t', 2),
+            Some(b'u') => {
+                let unit = hex4(&escape[1..]).unwrap_or(0xFFFD);
+                let low = escape.get(5..7).filter(|s| s == b"\\u").and_then(|_| hex4(&escape[7..]));
+                match (unit, low) {
+                    (0xD800..=0xDBFF, Some(low @ 0xDC00..=0xDFFF)) => {
+                        let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                        (char::from_u32(c).unwrap_or('\u{FFFD}'), 12)
+                    }
+                    _ => (char::from_u32(unit).unwrap_or('\u{FFFD}'), 6),
+                }
+            }
+            Some(&b) => (char::from(b), 2),
+            None => ('\\', 1),
+        };
+        out.push(c);
+        rest = &rest[(at + len).min(rest.len())..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
-    #[test]
-    fn members_keep_order_duplicates_and_raw_values() {
-        let raw: &RawValue = serde_json::from_str(r#"{"b": [1, 2], "a\u0041": "x", "b": null}"#).unwrap();
-        let Members(members) = members(raw).unwrap();
-        let shown: Vec<(&str, &str)> = members.iter().map(|(k, v)| (k.as_ref(), v.get())).collect();
-        assert_eq!(shown, [("b", "[1, 2]"), ("aA", "\"x\""), ("b", "null")]);
-        assert!(matches!(members[0].0, Cow::Borrowed(_)));
-        assert!(matches!(members[1].0, Cow::Owned(_)));
+    fn strict(text: &str) -> bool {
+        check(text, 512).is_ok()
     }
 
     #[test]
-    fn strings_borrow_unless_escaped() {
-        let plain: &RawValue = serde_json::from_str(r#""sw-1""#).unwrap();
-        assert!(matches!(string(plain), Some(Cow::Borrowed("sw-1"))));
-        let escaped: &RawValue = serde_json::from_str(r#""a\"b""#).unwrap();
-        assert_eq!(string(escaped).as_deref(), Some("a\"b"));
-        let number: &RawValue = serde_json::from_str("3").unwrap();
-        assert_eq!(string(number), None);
+    fn accepts_strict_json() {
+        for text in [
+            "{}",
+            "[]",
+            "[1, 2.5, -3e4, 0, -0.0, 1E+2, 123456789012345678901234567890]",
+            r#"{"a": {"a": [true, null, "x"]}, "b": "\u00e9\ud83d\ude00\n\/"}"#,
+            " \"s\" \n",
+            "[[], {}, [{}], \"\"]",
+        ] {
+            assert_eq!(check(text, 512), Ok(()), "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_serde_json_rejects() {
+        for text in [
+            "",
+            " ",
+            "{,}",
+            "[1,]",
+            "[,1]",
+            "{'a':1}",
+            "[1] [2]",
+            "{\"a\":NaN}",
+            "[01]",
+            "[1.]",
+            "[.5]",
+            "[1e]",
+            "[+1]",
+            "[-]",
+            "[tru]",
+            "[nulll]",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"\\ud800\\u0041\"",
+            "\"a\tb\"",
+            "\"abc",
+            "{\"a\" 1}",
+            "{\"a\":1 \"b\":2}",
+            "[1 2]",
+            "{1:2}",
+            "[1e400]",
+            "[-1e400]",
+            "[1}",
+            "{\"a\":1]",
+            "[",
+        ] {
+            assert!(!strict(text), "{text:?}");
+            assert!(serde_json::from_str::<serde_json::Value>(text).is_err(), "serde_json agrees on {text:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_nesting_past_the_limit() {
+        assert!(check("[[1]]", 2).is_ok());
+        assert!(check("[[[1]]]", 2).is_err());
+        assert!(check(r#"{"a":{"b":{}}}"#, 2).is_err());
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(check(&deep, 512).unwrap_err().message, "nesting deeper than the limit");
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_in_any_object() {
+        assert!(!strict(r#"{"a":1,"a":2}"#));
+        assert!(!strict(r#"[{"x":{"a":1,"b":{"a":0},"a":2}}]"#));
+        // An escaped key equals its plain spelling.
+        assert!(!strict(r#"{"a":1,"\u0061":2}"#));
+        let error = check(r#"{"a":1, "a":2}"#, 512).unwrap_err();
+        assert_eq!(error, SyntaxError { offset: 8, message: "duplicate key" });
+    }
+
+    #[test]
+    fn same_key_in_sibling_and_nested_objects_is_fine() {
+        assert!(strict(r#"[{"a":1},{"a":2},{"b":{"a":3},"a":4}]"#));
+    }
+
+    #[test]
+    fn large_objects_use_the_hash_set_path() {
+        let members: Vec<String> = (0..100).map(|i| format!("\"k{i}\":{i}")).collect();
+        assert!(strict(&format!("{{{}}}", members.join(","))));
+        let with_duplicate = format!("{{{},\"k7\":0}}", members.join(","));
+        assert!(!strict(&with_duplicate));
+    }
+
+    #[test]
+    fn errors_say_where() {
+        let error = check("[1, 2,\n 3 4]", 512).unwrap_err();
+        assert_eq!(error, SyntaxError { offset: 10, message: "expected ',' or ']'" });
+        assert_eq!(error.to_string(), "expected ',' or ']' at byte 10");
+    }
+
+    #[test]
+    fn plain_runs_stop_at_quotes_backslashes_and_controls() {
+        assert_eq!(plain_run(b"abcdefghijklmnop\"x"), 16);
+        assert_eq!(plain_run(b"abcdefgh\\ijklmnop"), 8);
+        assert_eq!(plain_run(b"abc\x1fdefghijk"), 3);
+        assert_eq!(plain_run("é€𝄞 plain text, no stops".as_bytes()), "é€𝄞 plain text, no stops".len());
+        assert_eq!(plain_run(b"\x7f\x80\xff\"" as &[u8]), 3);
+        assert_eq!(plain_run(b""), 0);
+    }
+
+    #[test]
+    fn strings_borrow_unless_escaped_and_decode_like_serde_json() {
+        for text in [r#""plain""#, r#""a\"b\\c\/d\b\f\n\r\t""#, r#""\u00e9\u20ac\ud834\udd1e""#, r#""""#] {
+            let mut cursor = Cursor::new(text, 0..text.len());
+            assert_eq!(cursor.peek(), Ok(Kind::String));
+            let value = cursor.string().unwrap();
+            assert_eq!(value.decode(), serde_json::from_str::<String>(text).unwrap(), "{text}");
+            assert_eq!(matches!(value.decode(), Cow::Borrowed(_)), !text.contains('\\'));
+        }
+    }
+
+    #[test]
+    fn skipped_values_keep_their_spans() {
+        let text = r#"{"a": [1, {"b": "]"}], "c": null}"#;
+        let mut cursor = Cursor::new(text, 0..text.len());
+        cursor.peek().unwrap();
+        cursor.begin_object().unwrap();
+        assert_eq!(cursor.next_key().unwrap().unwrap().decode(), "a");
+        let span = cursor.skip_value().unwrap();
+        assert_eq!(&text[span], r#"[1, {"b": "]"}]"#);
+        assert_eq!(cursor.next_key().unwrap().unwrap().decode(), "c");
+        assert_eq!(cursor.peek(), Ok(Kind::Null));
+        assert_eq!(cursor.scalar(), Ok("null"));
+        assert!(cursor.next_key().unwrap().is_none());
+        assert_eq!(cursor.finish(), Ok(()));
+    }
+
+    /// JSON values with escapes, surrogate pairs, exponents and nesting.
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+            any::<String>().prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(6, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::from),
+                prop::collection::btree_map(any::<String>(), inner, 0..8)
+                    .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn accepts_whatever_serde_json_writes(value in json_value(), pretty in any::<bool>()) {
+            let text = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) };
+            let text = text.unwrap();
+            prop_assert_eq!(check(&text, 512), Ok(()), "{}", text);
+        }
+
+        #[test]
+        fn agrees_with_serde_json_on_json_like_noise(text in r#"[\[\]{}:,"\\ \t\na-f0-9.eE+\-ulrsx\x00-\x1f]{0,24}"#) {
+            let ours = check(&text, 512);
+            let serde = serde_json::from_str::<serde_json::Value>(&text);
+            match (&ours, &serde) {
+                (Ok(()), Ok(_)) | (Err(_), Err(_)) => {}
+                // serde_json keeps the last of two equal keys; scanhist calls it damage.
+                (Err(error), Ok(_)) => prop_assert_eq!(error.message, "duplicate key", "{:?}", text),
+                (Ok(()), Err(error)) => prop_assert!(false, "accepted {:?}, which serde_json rejects: {}", text, error),
+            }
+        }
     }
 }

@@ -233,3 +233,48 @@ fn a_root_array_of_records_is_one_envelope() {
     assert_eq!(records.envelopes.len(), 1);
     assert_eq!(records.envelopes[0].sessions.len(), 2);
 }
+
+#[test]
+fn a_record_is_known_from_a_response_only_at_its_end() {
+    // "value" comes last, so the members before it were typed as a record's
+    // until then; none of that may leak into the result.
+    let response = records(r#"{"@odata.context": "c", "scanStatus": 7, "value": [{"sessionId": "a"}]}"#);
+    assert_eq!(response.envelopes.len(), 1);
+    assert_eq!(response.envelopes[0].context.as_deref(), Some("c"));
+    let ids: Vec<_> = response.sessions().map(|s| s.session_id.clone().unwrap()).collect();
+    assert_eq!(ids, ["a"]);
+    assert!(response.diagnostics.is_empty(), "{:?}", response.diagnostics);
+
+    // Without "value" the same members are a record, and its findings stand.
+    let record = records(r#"{"@odata.context": "c", "scanStatus": 7, "sessionId": "r"}"#);
+    let session = record.sessions().next().unwrap();
+    assert_eq!(session.session_id.as_deref(), Some("r"));
+    assert_eq!(session.extra[0].0, "@odata.context");
+    assert_eq!(codes(&record), [DiagnosticCode::InvalidValue]);
+    assert_eq!(record.diagnostics[0].pointer, "/scanStatus");
+}
+
+#[test]
+fn duplicate_keys_type_the_last_field_and_every_value_array() {
+    let input = r#"{"value": [{"sessionId": "a", "sessionId": "b"}], "value": [{"sessionId": "c"}]}"#;
+    let repaired = repair(input.as_bytes(), &RepairOptions::default()).unwrap();
+    assert_eq!(repaired.notes().len(), 2, "{:?}", repaired.notes());
+    let records = decode_records(&repaired);
+    let ids: Vec<_> = records.sessions().map(|s| s.session_id.clone().unwrap()).collect();
+    assert_eq!(ids, ["b", "c"]);
+}
+
+#[test]
+fn a_run_of_bare_records_between_pages_is_an_envelope_of_its_own() {
+    let input = r#"[{"sessionId": "r1"}, {"sessionId": "r2"}, {"value": [{"sessionId": "p"}]}, {"sessionId": "r3"}]"#;
+    let records = records(input);
+    let runs: Vec<Vec<&str>> = records
+        .envelopes
+        .iter()
+        .map(|e| e.sessions.iter().map(|s| s.session_id.as_deref().unwrap()).collect())
+        .collect();
+    assert_eq!(runs, [vec!["r1", "r2"], vec!["p"], vec!["r3"]]);
+    // A run's span covers its records.
+    let first = &records.envelopes[0].span;
+    assert_eq!(&input[first.start..first.end], r#"{"sessionId": "r1"}, {"sessionId": "r2"}"#);
+}

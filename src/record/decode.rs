@@ -1,18 +1,20 @@
 //! Typing: documents of repaired text to envelopes, sessions and targets.
 //!
-//! Objects are read as lists of raw members, so every value keeps its place
-//! in the text, and a diagnostic can point at it. Nothing builds a tree.
+//! One pass over the text with a [`Cursor`]: each value is read once, where
+//! it stands, and keeps its span, so a diagnostic can point at it. Nothing
+//! builds a tree, and values scanhist does not type are skipped, not parsed.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
-
-use serde_json::value::RawValue;
+use std::ops::Range;
 
 use super::powershell::hashtable_pairs;
 use super::time::TimeParse;
-use super::{Envelope, ScanDuration, ScanSession, ScanStatus, ScannedTarget, TargetAddress, TimeNote, Timestamp};
+use super::{
+    Envelope, RawJson, ScanDuration, ScanSession, ScanStatus, ScannedTarget, TargetAddress, TimeNote, Timestamp,
+};
 use crate::diagnostic::{Diagnostic, DiagnosticCode};
-use crate::json::{self, Members};
+use crate::json::{self, Cursor, Kind, Str};
 use crate::repair::Repaired;
 use crate::span::Span;
 
@@ -51,9 +53,9 @@ pub fn for_each_session(repaired: &Repaired<'_>, on_session: impl FnMut(ScanSess
 }
 
 fn decode_with(repaired: &Repaired<'_>, sink: &mut dyn Sink) -> Vec<Diagnostic> {
-    let mut decoder = Decoder { repaired, sink, diagnostics: Vec::new() };
+    let mut decoder = Decoder { repaired, text: repaired.text(), sink, diagnostics: Vec::new(), run: None };
     for range in repaired.document_ranges() {
-        decoder.document(&repaired.text()[range.clone()]);
+        decoder.document(range.clone());
     }
     decoder.diagnostics
 }
@@ -93,8 +95,13 @@ impl<F: FnMut(ScanSession)> Sink for Stream<F> {
 
 struct Decoder<'r, 'a, 's> {
     repaired: &'r Repaired<'a>,
+    /// The repaired text: strict JSON.
+    text: &'r str,
     sink: &'s mut dyn Sink,
     diagnostics: Vec<Diagnostic>,
+    /// The text of the bare records read since the last envelope, in a root
+    /// array; they make an envelope of their own.
+    run: Option<Range<usize>>,
 }
 
 /// Where a value sits, for its JSON pointer. Pointers are built only when a
@@ -161,12 +168,6 @@ fn escape_pointer(key: &str) -> Cow<'_, str> {
     }
 }
 
-/// A field's value, from JSON or from a PowerShell `@{…}` string.
-enum Field<'a> {
-    Json(&'a RawValue),
-    Text(&'a str),
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum SessionKey {
     OrgId,
@@ -221,227 +222,382 @@ fn lookup<K: Copy>(table: &[(&str, K)], key: &str) -> Option<K> {
     table.iter().find(|(name, _)| key.eq_ignore_ascii_case(name)).map(|&(_, k)| k)
 }
 
-/// What kind of JSON value `text` is, for messages.
-fn kind_of(text: &str) -> &'static str {
-    match text.as_bytes().first() {
-        Some(b'{') => "an object",
-        Some(b'[') => "an array",
-        Some(b'"') => "a string",
-        Some(b't' | b'f') => "a boolean",
-        Some(b'n') => "null",
-        _ => "a number",
+/// A value as [`Decoder`] reads it: scalars whole, containers skipped.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Null,
+    /// A number, as written.
+    Number(&'a str),
+    /// `true` or `false`.
+    Bool(&'a str),
+    String(Str<'a>),
+    /// An object or array, skipped; the field's span says where it is.
+    Container(Kind),
+    /// Text from a PowerShell `@{…}` string.
+    Text(&'a str),
+}
+
+impl Value<'_> {
+    fn described(&self) -> &'static str {
+        match self {
+            Value::Null => Kind::Null.described(),
+            Value::Number(_) => Kind::Number.described(),
+            Value::Bool(_) => Kind::Bool.described(),
+            Value::String(_) | Value::Text(_) => Kind::String.described(),
+            Value::Container(kind) => kind.described(),
+        }
     }
 }
 
-fn is_null(raw: &RawValue) -> bool {
-    raw.get() == "null"
+/// A value, and the span of the text it came from.
+struct Field<'a> {
+    value: Value<'a>,
+    span: Range<usize>,
 }
+
+/// Reads the next value of any kind.
+fn read_value<'a>(cursor: &mut Cursor<'a>) -> json::Result<Field<'a>> {
+    let kind = cursor.peek()?;
+    let start = cursor.position();
+    let value = match kind {
+        Kind::String => Value::String(cursor.string()?),
+        Kind::Number => Value::Number(cursor.scalar()?),
+        Kind::Bool => Value::Bool(cursor.scalar()?),
+        Kind::Null => {
+            cursor.scalar()?;
+            Value::Null
+        }
+        Kind::Object | Kind::Array => {
+            cursor.skip_value()?;
+            Value::Container(kind)
+        }
+    };
+    Ok(Field { value, span: start..cursor.position() })
+}
+
+/// Keys of a response envelope that are not records.
+const CONTEXT_KEY: &str = "@odata.context";
+const NEXT_LINK_KEYS: [&str; 2] = ["@odata.nextLink", "odata.nextLink"];
 
 impl<'r> Decoder<'r, '_, '_> {
-    /// The original input span of `raw`, which borrows from the repaired text.
-    fn span(&self, raw: &str) -> Span {
-        let text = self.repaired.text();
-        let start = raw.as_ptr() as usize - text.as_ptr() as usize;
-        self.repaired.input_span(Span::new(start, start + raw.len()))
+    /// The original input span of `range` of the repaired text.
+    fn span(&self, range: &Range<usize>) -> Span {
+        self.repaired.input_span(Span::new(range.start, range.end))
     }
 
-    fn report(&mut self, code: DiagnosticCode, message: impl Into<String>, raw: &str, at: At<'_>) {
-        let span = self.span(raw);
+    fn report(&mut self, code: DiagnosticCode, message: impl Into<String>, range: &Range<usize>, at: At<'_>) {
+        let span = self.span(range);
         self.diagnostics.push(Diagnostic::new(code, message, span, at.pointer()));
     }
 
-    /// Types one document. Objects and arrays are read straight from the
-    /// text: a raw value of the whole document would cost one more pass.
-    fn document(&mut self, text: &'r str) {
-        let span = self.span(text);
-        let unreadable = |error: serde_json::Error| format!("the document cannot be read: {error}");
-        match text.as_bytes()[0] {
-            b'{' => match serde_json::from_str::<Members<'r>>(text) {
-                Ok(Members(members)) => self.object_document(members, text, span, Location::default()),
-                Err(error) => self.report(DiagnosticCode::NotScanHistory, unreadable(error), text, At::ROOT),
-            },
-            b'[' => match serde_json::from_str::<Vec<&'r RawValue>>(text) {
-                Ok(elements) => self.array_document(elements, span),
-                Err(error) => self.report(DiagnosticCode::NotScanHistory, unreadable(error), text, At::ROOT),
-            },
-            _ => {
-                let message = format!("the document is {}, not scan history", kind_of(text));
-                self.report(DiagnosticCode::NotScanHistory, message, text, At::ROOT);
+    /// A value kept whole; the repaired text is strict JSON, so it is too.
+    fn raw(&self, range: Range<usize>) -> RawJson {
+        RawJson::new(&self.text[range])
+    }
+
+    fn document(&mut self, range: Range<usize>) {
+        let mut cursor = Cursor::new(self.text, range.clone());
+        if let Err(error) = self.document_value(&mut cursor, &range) {
+            // Repaired text is strict JSON; reaching this is a bug, reported rather than hidden.
+            let message = format!("the document cannot be read: {error}");
+            self.report(DiagnosticCode::NotScanHistory, message, &range, At::ROOT);
+        }
+    }
+
+    fn document_value(&mut self, cursor: &mut Cursor<'r>, range: &Range<usize>) -> json::Result<()> {
+        match cursor.peek()? {
+            Kind::Object => self.response_or_record(cursor, None),
+            Kind::Array => self.array_document(cursor),
+            kind => {
+                let message = format!("the document is {}, not scan history", kind.described());
+                self.report(DiagnosticCode::NotScanHistory, message, range, At::ROOT);
+                Ok(())
             }
         }
     }
 
     /// A root array: of records, or of whole responses (pages saved together).
-    fn array_document(&mut self, elements: Vec<&'r RawValue>, span: Span) {
-        let mut records_pending = false;
-        for (i, element) in elements.into_iter().enumerate() {
-            let members = json::members(element);
-            let is_response = members.as_ref().is_some_and(|Members(m)| {
-                m.iter().any(|(key, _)| key.eq_ignore_ascii_case("value") || key.eq_ignore_ascii_case("error"))
-            });
-            match members {
-                Some(Members(members)) if is_response => {
-                    if std::mem::take(&mut records_pending) {
-                        self.sink.envelope(None, None, span);
-                    }
-                    let page = Location { page: Some(i), ..Location::default() };
-                    self.object_document(members, element.get(), self.span(element.get()), page);
-                }
-                _ => {
-                    let location = Location { record: Some(i), ..Location::default() };
-                    if let Some(session) = self.record(element, location) {
-                        self.sink.session(session);
-                        records_pending = true;
-                    }
-                }
+    fn array_document(&mut self, cursor: &mut Cursor<'r>) -> json::Result<()> {
+        cursor.begin_array()?;
+        let mut index = 0;
+        while cursor.next_element()? {
+            match cursor.peek()? {
+                Kind::Object => self.response_or_record(cursor, Some(index))?,
+                _ => self.not_a_record(cursor, Location { record: Some(index), ..Location::default() })?,
             }
+            index += 1;
         }
-        if records_pending {
+        self.close_run();
+        Ok(())
+    }
+
+    /// Hands the pending run of bare records to the sink as one envelope.
+    fn close_run(&mut self) {
+        if let Some(run) = self.run.take() {
+            let span = self.span(&run);
             self.sink.envelope(None, None, span);
         }
     }
 
-    /// An object document: an envelope, an API error body, or one record.
-    fn object_document(
-        &mut self,
-        members: Vec<(Cow<'r, str>, &'r RawValue)>,
-        text: &'r str,
-        span: Span,
-        base: Location<'_>,
-    ) {
-        let find = |name: &str| members.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
-        let value = find("value");
-        if let (Some(error), None) = (find("error"), value) {
-            return self.api_error(error, base);
-        }
-        let Some(value) = value else {
-            // A record on its own, as in an NDJSON dump of records.
-            let session = self.record_members(members, text, base);
-            self.sink.session(session);
-            self.sink.envelope(None, None, span);
-            return;
-        };
-        let context = find("@odata.context").and_then(json::string).map(Cow::into_owned);
-        let next_link =
-            find("@odata.nextLink").or_else(|| find("odata.nextLink")).and_then(json::string).map(Cow::into_owned);
-        let location = Location { under_value: true, ..base };
-        if value.get().starts_with('[') {
-            let elements: Vec<&RawValue> = serde_json::from_str(value.get()).expect("an array");
-            self.records_of(elements, location);
-        } else if !is_null(value) {
-            let message = format!("\"value\" is {}, not an array of records", kind_of(value.get()));
-            self.report(
-                DiagnosticCode::NotScanHistory,
-                message,
-                value.get(),
-                At { location: base, key: Some("value") },
-            );
-        }
-        self.sink.envelope(context, next_link, span);
-    }
-
-    fn api_error(&mut self, error: &RawValue, base: Location<'_>) {
-        let field = |name: &str| {
-            json::members(error).and_then(|Members(members)| {
-                members
-                    .into_iter()
-                    .find(|(key, _)| key.eq_ignore_ascii_case(name))
-                    .and_then(|(_, v)| json::string(v).map(Cow::into_owned))
-            })
-        };
-        let code = field("code").unwrap_or_else(|| "unknown".to_owned());
-        let message = field("message").unwrap_or_default();
-        let text = format!("the document is an API error response, not scan history: {code}: {message}");
-        self.report(DiagnosticCode::ApiError, text, error.get(), At { location: base, key: Some("error") });
-    }
-
-    fn records_of(&mut self, elements: Vec<&'r RawValue>, location: Location<'_>) {
-        for (i, element) in elements.into_iter().enumerate() {
-            if let Some(session) = self.record(element, Location { record: Some(i), ..location }) {
-                self.sink.session(session);
-            }
-        }
-    }
-
-    fn record(&mut self, raw: &'r RawValue, location: Location<'_>) -> Option<ScanSession> {
-        let Some(Members(members)) = json::members(raw) else {
-            let message = format!("the record is {}, not an object", kind_of(raw.get()));
-            self.report(DiagnosticCode::InvalidRecord, message, raw.get(), At { location, key: None });
-            return None;
-        };
-        Some(self.record_members(members, raw.get(), location))
-    }
-
-    /// A record from its members; `text` is the record's JSON text.
-    fn record_members(
-        &mut self,
-        members: Vec<(Cow<'r, str>, &'r RawValue)>,
-        text: &str,
-        location: Location<'_>,
-    ) -> ScanSession {
-        let mut session = ScanSession { span: self.span(text), ..ScanSession::default() };
-        for (key, value) in members {
-            let Some(field) = lookup(SESSION_KEYS, &key) else {
-                session.extra.push((key.into_owned(), value.to_owned()));
+    /// An object at the root or in a root array: a response envelope, an API
+    /// error body, or one record (as NDJSON dumps hold). Which one is known
+    /// only at its end, so record fields are typed as they come and their
+    /// diagnostics held back; a response's records are typed as they come
+    /// too, and go to the sink at once.
+    fn response_or_record(&mut self, cursor: &mut Cursor<'r>, index: Option<usize>) -> json::Result<()> {
+        let as_record = Location { record: index, ..Location::default() };
+        let as_response = Location { page: index, ..Location::default() };
+        let start = cursor.position();
+        cursor.begin_object()?;
+        let mut session = ScanSession::default();
+        let mut held = Vec::new();
+        let (mut response, mut error) = (false, None);
+        let (mut context, mut next_link) = (None, None);
+        while let Some(key) = cursor.next_key()? {
+            let key = key.decode();
+            if key.eq_ignore_ascii_case("value") {
+                if !std::mem::replace(&mut response, true) {
+                    self.close_run();
+                }
+                self.records(cursor, as_response)?;
                 continue;
+            }
+            if key.eq_ignore_ascii_case("error") {
+                error = Some(cursor.skip_value()?);
+                continue;
+            }
+            let envelope_field = if key.eq_ignore_ascii_case(CONTEXT_KEY) {
+                Some(&mut context)
+            } else if NEXT_LINK_KEYS.iter().any(|name| key.eq_ignore_ascii_case(name)) {
+                Some(&mut next_link)
+            } else {
+                None
             };
-            let at = At { location, key: Some(&key) };
-            let json = Field::Json(value);
-            match field {
-                SessionKey::OrgId => session.org_id = self.text(&json, value, at),
-                SessionKey::ScanDefinitionId => session.scan_definition_id = self.text(&json, value, at),
-                SessionKey::SessionId => session.session_id = self.text(&json, value, at),
-                SessionKey::ScannerId => session.scanner_id = self.text(&json, value, at),
-                SessionKey::Status => session.status = self.status(&json, value, at),
-                SessionKey::GeneralErrorMessage => session.general_error_message = self.text(&json, value, at),
-                SessionKey::LastScanned => session.last_scanned = self.timestamp(&json, value, at),
-                SessionKey::NumberOfTargets => session.number_of_targets = self.count(&json, value, at),
-                SessionKey::NumberOfSuccessfullyScannedTargets => {
-                    session.number_of_successfully_scanned_targets = self.count(&json, value, at)
+            if let Some(envelope_field) = envelope_field {
+                let field = read_value(cursor)?;
+                if let Value::String(text) = field.value {
+                    *envelope_field = Some(text.decode().into_owned());
                 }
-                SessionKey::Targets => session.targets = self.targets(value, &key, location),
+                session.extra.push((key.into_owned(), self.raw(field.span)));
+                continue;
+            }
+            let before = self.diagnostics.len();
+            self.record_member(cursor, &mut session, key, as_record)?;
+            held.extend(self.diagnostics.drain(before..));
+        }
+        let range = start..cursor.position();
+        if response {
+            let span = self.span(&range);
+            self.sink.envelope(context, next_link, span);
+        } else if let Some(error) = error {
+            self.close_run();
+            self.api_error(error, as_response);
+        } else {
+            session.span = self.span(&range);
+            self.diagnostics.append(&mut held);
+            self.sink.session(session);
+            match index {
+                None => self.sink.envelope(None, None, self.span(&range)),
+                Some(_) => self.run = Some(self.run.take().map_or(range.start, |run| run.start)..range.end),
             }
         }
-        session
+        Ok(())
     }
 
-    fn targets(&mut self, raw: &'r RawValue, key: &str, location: Location<'_>) -> Option<Vec<ScannedTarget>> {
-        let element_at = |i| Location { targets: Some((key, i)), ..location };
-        match raw.get().as_bytes()[0] {
-            b'n' => None,
-            b'[' => {
-                let elements: Vec<&RawValue> = serde_json::from_str(raw.get()).expect("an array");
-                let targets = elements.into_iter().enumerate().filter_map(|(i, e)| self.target(e, element_at(i)));
-                Some(targets.collect())
+    fn api_error(&mut self, range: Range<usize>, base: Location<'_>) {
+        let (mut code, mut message) = (None, None);
+        let mut cursor = Cursor::new(self.text, range.clone());
+        let mut read = || -> json::Result<()> {
+            if cursor.peek()? != Kind::Object {
+                return Ok(());
+            }
+            cursor.begin_object()?;
+            while let Some(key) = cursor.next_key()? {
+                let key = key.decode();
+                let slot = if key.eq_ignore_ascii_case("code") {
+                    &mut code
+                } else if key.eq_ignore_ascii_case("message") {
+                    &mut message
+                } else {
+                    cursor.skip_value()?;
+                    continue;
+                };
+                let field = read_value(&mut cursor)?;
+                if slot.is_none() {
+                    *slot = Some(match field.value {
+                        Value::String(text) => Some(text.decode().into_owned()),
+                        _ => None,
+                    });
+                }
+            }
+            Ok(())
+        };
+        // The text is strict JSON; should reading stop early, what was read still shows.
+        let _ = read();
+        let code = code.flatten().unwrap_or_else(|| "unknown".to_owned());
+        let message = message.flatten().unwrap_or_default();
+        let text = format!("the document is an API error response, not scan history: {code}: {message}");
+        self.report(DiagnosticCode::ApiError, text, &range, At { location: base, key: Some("error") });
+    }
+
+    /// The records of a response's `value`, each to the sink as soon as it is typed.
+    fn records(&mut self, cursor: &mut Cursor<'r>, base: Location<'_>) -> json::Result<()> {
+        let location = Location { under_value: true, ..base };
+        match cursor.peek()? {
+            Kind::Array => {
+                cursor.begin_array()?;
+                let mut index = 0;
+                while cursor.next_element()? {
+                    self.record(cursor, Location { record: Some(index), ..location })?;
+                    index += 1;
+                }
+            }
+            Kind::Null => drop(cursor.scalar()?),
+            kind => {
+                let range = cursor.skip_value()?;
+                let message = format!("\"value\" is {}, not an array of records", kind.described());
+                self.report(DiagnosticCode::NotScanHistory, message, &range, At { location: base, key: Some("value") });
+            }
+        }
+        Ok(())
+    }
+
+    fn not_a_record(&mut self, cursor: &mut Cursor<'r>, location: Location<'_>) -> json::Result<()> {
+        let kind = cursor.peek()?;
+        let range = cursor.skip_value()?;
+        let message = format!("the record is {}, not an object", kind.described());
+        self.report(DiagnosticCode::InvalidRecord, message, &range, At { location, key: None });
+        Ok(())
+    }
+
+    fn record(&mut self, cursor: &mut Cursor<'r>, location: Location<'_>) -> json::Result<()> {
+        if cursor.peek()? != Kind::Object {
+            return self.not_a_record(cursor, location);
+        }
+        let start = cursor.position();
+        cursor.begin_object()?;
+        let mut session = ScanSession::default();
+        while let Some(key) = cursor.next_key()? {
+            self.record_member(cursor, &mut session, key.decode(), location)?;
+        }
+        session.span = self.span(&(start..cursor.position()));
+        self.sink.session(session);
+        Ok(())
+    }
+
+    /// Types one member of a record.
+    fn record_member(
+        &mut self,
+        cursor: &mut Cursor<'r>,
+        session: &mut ScanSession,
+        key: Cow<'r, str>,
+        location: Location<'_>,
+    ) -> json::Result<()> {
+        let Some(name) = lookup(SESSION_KEYS, &key) else {
+            let range = cursor.skip_value()?;
+            session.extra.push((key.into_owned(), self.raw(range)));
+            return Ok(());
+        };
+        if name == SessionKey::Targets {
+            session.targets = self.targets(cursor, &key, location)?;
+            return Ok(());
+        }
+        let field = read_value(cursor)?;
+        let at = At { location, key: Some(&key) };
+        match name {
+            SessionKey::OrgId => session.org_id = self.text(&field, at),
+            SessionKey::ScanDefinitionId => session.scan_definition_id = self.text(&field, at),
+            SessionKey::SessionId => session.session_id = self.text(&field, at),
+            SessionKey::ScannerId => session.scanner_id = self.text(&field, at),
+            SessionKey::Status => session.status = self.status(&field, at),
+            SessionKey::GeneralErrorMessage => session.general_error_message = self.text(&field, at),
+            SessionKey::LastScanned => session.last_scanned = self.timestamp(&field, at),
+            SessionKey::NumberOfTargets => session.number_of_targets = self.count(&field, at),
+            SessionKey::NumberOfSuccessfullyScannedTargets => {
+                session.number_of_successfully_scanned_targets = self.count(&field, at)
+            }
+            SessionKey::Targets => {}
+        }
+        Ok(())
+    }
+
+    fn targets(
+        &mut self,
+        cursor: &mut Cursor<'r>,
+        key: &str,
+        location: Location<'_>,
+    ) -> json::Result<Option<Vec<ScannedTarget>>> {
+        let element_at = |index| Location { targets: Some((key, index)), ..location };
+        match cursor.peek()? {
+            Kind::Null => {
+                cursor.scalar()?;
+                Ok(None)
+            }
+            Kind::Array => {
+                cursor.begin_array()?;
+                let mut targets = Vec::new();
+                let mut index = 0;
+                while cursor.next_element()? {
+                    targets.extend(self.target(cursor, element_at(index))?);
+                    index += 1;
+                }
+                Ok(Some(targets))
             }
             // One target written without its array.
-            b'{' | b'"' => Some(self.target(raw, element_at(0)).into_iter().collect()),
-            _ => {
-                let message = format!("the target list is {}, not an array", kind_of(raw.get()));
-                self.report(DiagnosticCode::InvalidValue, message, raw.get(), At { location, key: Some(key) });
-                None
+            Kind::Object | Kind::String => Ok(Some(self.target(cursor, element_at(0))?.into_iter().collect())),
+            kind => {
+                let range = cursor.skip_value()?;
+                let message = format!("the target list is {}, not an array", kind.described());
+                self.report(DiagnosticCode::InvalidValue, message, &range, At { location, key: Some(key) });
+                Ok(None)
             }
         }
     }
 
-    fn target(&mut self, raw: &'r RawValue, location: Location<'_>) -> Option<ScannedTarget> {
-        let mut target = ScannedTarget { span: self.span(raw.get()), ..ScannedTarget::default() };
-        if let Some(Members(members)) = json::members(raw) {
-            for (key, value) in members {
-                match lookup(TARGET_KEYS, &key) {
-                    Some(field) => self.target_field(&mut target, field, &Field::Json(value), value, &key, location),
-                    None => target.extra.push((key.into_owned(), value.to_owned())),
+    fn target(&mut self, cursor: &mut Cursor<'r>, location: Location<'_>) -> json::Result<Option<ScannedTarget>> {
+        let kind = cursor.peek()?;
+        let start = cursor.position();
+        match kind {
+            Kind::Object => {
+                cursor.begin_object()?;
+                let mut target = ScannedTarget::default();
+                while let Some(key) = cursor.next_key()? {
+                    let key = key.decode();
+                    match lookup(TARGET_KEYS, &key) {
+                        Some(name) => {
+                            let field = read_value(cursor)?;
+                            self.target_field(&mut target, name, &field, &key, location);
+                        }
+                        None => {
+                            let range = cursor.skip_value()?;
+                            target.extra.push((key.into_owned(), self.raw(range)));
+                        }
+                    }
                 }
+                target.span = self.span(&(start..cursor.position()));
+                Ok(Some(target))
             }
-            return Some(target);
+            Kind::String => {
+                let text = cursor.string()?.decode();
+                Ok(self.powershell_target(&text, start..cursor.position(), location))
+            }
+            _ => {
+                let range = cursor.skip_value()?;
+                let message = format!("the target is {}, not an object", kind.described());
+                self.report(DiagnosticCode::InvalidTarget, message, &range, At { location, key: None });
+                Ok(None)
+            }
         }
-        let text = json::string(raw);
-        let Some(pairs) = text.as_deref().and_then(hashtable_pairs) else {
-            let message = format!("the target is {}, not an object", kind_of(raw.get()));
-            self.report(DiagnosticCode::InvalidTarget, message, raw.get(), At { location, key: None });
+    }
+
+    /// A target that PowerShell flattened to a `@{…}` string, read back.
+    fn powershell_target(&mut self, text: &str, range: Range<usize>, location: Location<'_>) -> Option<ScannedTarget> {
+        let Some(pairs) = hashtable_pairs(text) else {
+            let message = "the target is a string, not an object";
+            self.report(DiagnosticCode::InvalidTarget, message, &range, At { location, key: None });
             return None;
         };
-        let span = self.span(raw.get());
+        let span = self.span(&range);
         self.diagnostics.push(
             Diagnostic::new(
                 DiagnosticCode::PowershellDepth,
@@ -451,12 +607,16 @@ impl<'r> Decoder<'r, '_, '_> {
             )
             .with_hint("export with ConvertTo-Json -Depth 5 (or more) to keep targets as objects"),
         );
+        let mut target = ScannedTarget { span, ..ScannedTarget::default() };
         for (key, value) in pairs {
             match lookup(TARGET_KEYS, key) {
-                Some(field) => self.target_field(&mut target, field, &Field::Text(value), raw, key, location),
+                Some(name) => {
+                    let field = Field { value: Value::Text(value), span: range.clone() };
+                    self.target_field(&mut target, name, &field, key, location);
+                }
                 None => {
                     let json = serde_json::to_string(value).expect("a string serializes");
-                    target.extra.push((key.to_owned(), RawValue::from_string(json).expect("a JSON string")))
+                    target.extra.push((key.to_owned(), RawJson::new(json)));
                 }
             }
         }
@@ -466,20 +626,19 @@ impl<'r> Decoder<'r, '_, '_> {
     fn target_field(
         &mut self,
         target: &mut ScannedTarget,
-        field: TargetKey,
-        value: &Field<'_>,
-        raw: &RawValue,
+        name: TargetKey,
+        field: &Field<'_>,
         key: &str,
         location: Location<'_>,
     ) {
         let at = At { location, key: Some(key) };
-        match field {
-            TargetKey::Ip => target.ip = self.address(value, raw, at),
-            TargetKey::Hostname => target.hostname = self.text(value, raw, at),
-            TargetKey::DeviceDescription => target.device_description = self.text(value, raw, at),
-            TargetKey::ErrorMessage => target.error_message = self.text(value, raw, at),
-            TargetKey::Status => target.status = self.status(value, raw, at),
-            TargetKey::Duration => target.duration = self.duration(value, raw, at),
+        match name {
+            TargetKey::Ip => target.ip = self.address(field, at),
+            TargetKey::Hostname => target.hostname = self.text(field, at),
+            TargetKey::DeviceDescription => target.device_description = self.text(field, at),
+            TargetKey::ErrorMessage => target.error_message = self.text(field, at),
+            TargetKey::Status => target.status = self.status(field, at),
+            TargetKey::Duration => target.duration = self.duration(field, at),
         }
     }
 
@@ -487,120 +646,127 @@ impl<'r> Decoder<'r, '_, '_> {
 
     /// The string a field holds. Numbers and booleans keep their JSON text. A
     /// plural-named key may hold an array; its first string is taken.
-    fn text(&mut self, value: &Field<'_>, raw: &RawValue, at: At<'_>) -> Option<String> {
-        let raw_json = match value {
-            Field::Text(text) => return Some((*text).to_owned()),
-            Field::Json(raw_json) => *raw_json,
-        };
-        match raw_json.get().as_bytes()[0] {
-            b'"' => json::string(raw_json).map(Cow::into_owned),
-            b'n' => None,
-            b'[' => {
-                let elements: Vec<&RawValue> = serde_json::from_str(raw_json.get()).expect("an array");
+    fn text(&mut self, field: &Field<'_>, at: At<'_>) -> Option<String> {
+        match field.value {
+            Value::Text(text) | Value::Number(text) | Value::Bool(text) => Some(text.to_owned()),
+            Value::String(text) => Some(text.decode().into_owned()),
+            Value::Null => None,
+            Value::Container(Kind::Array) => {
+                let elements = self.elements(&field.span);
                 if elements.len() > 1 {
                     let message = format!("{} values given where one belongs; kept the first", elements.len());
-                    self.report(DiagnosticCode::SeveralValues, message, raw.get(), at);
+                    self.report(DiagnosticCode::SeveralValues, message, &field.span, at);
                 }
-                elements.first().and_then(|first| self.text(&Field::Json(first), raw, at))
+                let first = elements.into_iter().next()?;
+                // Findings about the element point at the field, as the user wrote it.
+                self.text(&Field { value: first, span: field.span.clone() }, at)
             }
-            b'{' => {
-                self.report(DiagnosticCode::InvalidValue, "expected a string, found an object", raw.get(), at);
+            Value::Container(_) => {
+                self.report(DiagnosticCode::InvalidValue, "expected a string, found an object", &field.span, at);
                 None
             }
-            _ => Some(raw_json.get().to_owned()),
         }
+    }
+
+    /// The elements of the array at `range`, read again: only plural-named
+    /// fields holding arrays take this path.
+    fn elements(&self, range: &Range<usize>) -> Vec<Value<'r>> {
+        let mut cursor = Cursor::new(self.text, range.clone());
+        let mut elements = Vec::new();
+        let mut read = || -> json::Result<()> {
+            cursor.peek()?;
+            cursor.begin_array()?;
+            while cursor.next_element()? {
+                elements.push(read_value(&mut cursor)?.value);
+            }
+            Ok(())
+        };
+        // The text is strict JSON; should reading stop early, the elements read so far stand.
+        let _ = read();
+        elements
     }
 
     /// The string of a field that must be a string or null, or a diagnostic.
-    fn scalar_text<'v>(&mut self, value: &'v Field<'_>, raw: &RawValue, at: At<'_>) -> Option<Cow<'v, str>> {
-        match value {
-            Field::Text(text) => Some(Cow::Borrowed(*text)),
-            Field::Json(raw_json) if is_null(raw_json) => None,
-            Field::Json(raw_json) => {
-                let text = json::string(raw_json);
-                if text.is_none() {
-                    let message = format!("expected a string, found {}", kind_of(raw_json.get()));
-                    self.report(DiagnosticCode::InvalidValue, message, raw.get(), at);
-                }
-                text
+    fn scalar_text<'v>(&mut self, field: &Field<'v>, at: At<'_>) -> Option<Cow<'v, str>> {
+        match field.value {
+            Value::Text(text) => Some(Cow::Borrowed(text)),
+            Value::String(text) => Some(text.decode()),
+            Value::Null => None,
+            other => {
+                let message = format!("expected a string, found {}", other.described());
+                self.report(DiagnosticCode::InvalidValue, message, &field.span, at);
+                None
             }
         }
     }
 
-    fn status(&mut self, value: &Field<'_>, raw: &RawValue, at: At<'_>) -> Option<ScanStatus> {
-        let text = self.scalar_text(value, raw, at)?;
+    fn status(&mut self, field: &Field<'_>, at: At<'_>) -> Option<ScanStatus> {
+        let text = self.scalar_text(field, at)?;
         (!text.is_empty()).then(|| ScanStatus::parse(&text))
     }
 
-    fn count(&mut self, value: &Field<'_>, raw: &RawValue, at: At<'_>) -> Option<i32> {
-        let (digits, quoted) = match value {
-            Field::Text(text) => (Cow::Borrowed(*text), true),
-            Field::Json(raw_json) if is_null(raw_json) => return None,
-            Field::Json(raw_json) => match json::string(raw_json) {
-                Some(text) => (text, true),
-                None => (Cow::Borrowed(raw_json.get()), false),
-            },
+    fn count(&mut self, field: &Field<'_>, at: At<'_>) -> Option<i32> {
+        let (digits, quoted) = match field.value {
+            Value::Null => return None,
+            Value::Text(text) => (Cow::Borrowed(text), false),
+            Value::String(text) => (text.decode(), true),
+            Value::Number(text) | Value::Bool(text) => (Cow::Borrowed(text), false),
+            Value::Container(_) => (Cow::Borrowed(&self.text[field.span.clone()]), false),
         };
         match digits.trim().parse::<i32>() {
             Ok(count) => {
-                if quoted && matches!(value, Field::Json(_)) {
+                if quoted {
                     let message = format!("the count {digits:?} is written as a string");
-                    self.report(DiagnosticCode::NumberAsString, message, raw.get(), at);
+                    self.report(DiagnosticCode::NumberAsString, message, &field.span, at);
                 }
                 Some(count)
             }
             Err(_) => {
                 let message = format!("expected a 32-bit integer count, found {digits}");
-                self.report(DiagnosticCode::InvalidValue, message, raw.get(), at);
+                self.report(DiagnosticCode::InvalidValue, message, &field.span, at);
                 None
             }
         }
     }
 
-    fn timestamp(&mut self, value: &Field<'_>, raw: &RawValue, at: At<'_>) -> Option<Timestamp> {
-        self.time_value(value, raw, at, Timestamp::parse)
+    fn timestamp(&mut self, field: &Field<'_>, at: At<'_>) -> Option<Timestamp> {
+        self.time_value(field, at, Timestamp::parse)
     }
 
-    fn duration(&mut self, value: &Field<'_>, raw: &RawValue, at: At<'_>) -> Option<ScanDuration> {
-        self.time_value(value, raw, at, ScanDuration::parse)
+    fn duration(&mut self, field: &Field<'_>, at: At<'_>) -> Option<ScanDuration> {
+        self.time_value(field, at, ScanDuration::parse)
     }
 
     /// A string field read by `parse`, with its notes or its error reported.
-    fn time_value<T>(
-        &mut self,
-        value: &Field<'_>,
-        raw: &RawValue,
-        at: At<'_>,
-        parse: fn(&str) -> TimeParse<T>,
-    ) -> Option<T> {
-        let text = self.scalar_text(value, raw, at)?;
+    fn time_value<T>(&mut self, field: &Field<'_>, at: At<'_>, parse: fn(&str) -> TimeParse<T>) -> Option<T> {
+        let text = self.scalar_text(field, at)?;
         if text.is_empty() {
             return None;
         }
         match parse(&text) {
             Ok((parsed, notes)) => {
-                self.time_notes(&notes, raw, at);
+                self.time_notes(&notes, &field.span, at);
                 Some(parsed)
             }
             Err(error) => {
-                self.report(DiagnosticCode::InvalidValue, error.to_string(), raw.get(), at);
+                self.report(DiagnosticCode::InvalidValue, error.to_string(), &field.span, at);
                 None
             }
         }
     }
 
-    fn time_notes(&mut self, notes: &[TimeNote], raw: &RawValue, at: At<'_>) {
+    fn time_notes(&mut self, notes: &[TimeNote], range: &Range<usize>, at: At<'_>) {
         for note in notes {
             let code = match note {
                 TimeNote::MissingZone => DiagnosticCode::MissingZone,
                 TimeNote::FractionTruncated { .. } => DiagnosticCode::FractionTruncated,
             };
-            self.report(code, note.to_string(), raw.get(), at);
+            self.report(code, note.to_string(), range, at);
         }
     }
 
-    fn address(&mut self, value: &Field<'_>, raw: &RawValue, at: At<'_>) -> Option<TargetAddress> {
-        let text = self.scalar_text(value, raw, at)?;
+    fn address(&mut self, field: &Field<'_>, at: At<'_>) -> Option<TargetAddress> {
+        let text = self.scalar_text(field, at)?;
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return None;
@@ -610,7 +776,7 @@ impl<'r> Decoder<'r, '_, '_> {
             Ok(ip) => Some(TargetAddress::Ip(ip)),
             Err(_) => {
                 let message = format!("{trimmed:?} is not an IPv4 or IPv6 address; kept as text");
-                self.report(DiagnosticCode::IpKeptAsText, message, raw.get(), at);
+                self.report(DiagnosticCode::IpKeptAsText, message, &field.span, at);
                 Some(TargetAddress::Unparsed(text.into_owned()))
             }
         }

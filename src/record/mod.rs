@@ -12,8 +12,6 @@ pub mod time;
 use std::fmt;
 use std::net::IpAddr;
 
-use serde_json::value::RawValue;
-
 pub use decode::{decode_records, for_each_session, Records};
 pub use time::{DurationFormat, ScanDuration, TimeNote, Timestamp};
 
@@ -59,7 +57,7 @@ pub struct ScanSession {
     pub targets: Option<Vec<ScannedTarget>>,
     /// Keys scanhist does not know, in input order, with their values as
     /// strict JSON text (kept whole, at any depth).
-    pub extra: Vec<(String, Box<RawValue>)>,
+    pub extra: Vec<(String, RawJson)>,
     /// The record's bytes in the original input.
     pub span: Span,
 }
@@ -81,9 +79,31 @@ pub struct ScannedTarget {
     pub duration: Option<ScanDuration>,
     /// Keys scanhist does not know, in input order, with their values as
     /// strict JSON text (kept whole, at any depth).
-    pub extra: Vec<(String, Box<RawValue>)>,
+    pub extra: Vec<(String, RawJson)>,
     /// The target's bytes in the original input.
     pub span: Span,
+}
+
+/// A JSON value kept whole, as its strict JSON text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RawJson(Box<str>);
+
+impl RawJson {
+    /// Strict JSON text; the caller vouches for it.
+    pub(crate) fn new(json: impl Into<Box<str>>) -> Self {
+        RawJson(json.into())
+    }
+
+    /// The value's JSON text, as written in the repaired input.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// A target's address: an IP address, or the text given when it is not one.

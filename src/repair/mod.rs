@@ -7,7 +7,6 @@
 
 mod edits;
 mod parser;
-mod strict;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -168,7 +167,9 @@ impl Repair {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NoteKind {
-    /// A key appears twice in one object; the last value wins, as in serde_json.
+    /// A key appears twice in one object. Both stay in the text; a typed
+    /// field takes the last value, as serde_json would, and the records of
+    /// every `value` array are typed.
     DuplicateKey,
 }
 
@@ -332,7 +333,7 @@ pub fn repair<'a>(input: &'a [u8], options: &RepairOptions) -> Result<Repaired<'
     let decoded = decode(input);
     let text: &str = &decoded.text;
 
-    if strict::is_strict_json_without_duplicates(text, options.max_depth) {
+    if crate::json::check(text, options.max_depth).is_ok() {
         let start = text.len() - text.trim_start_matches(is_json_whitespace).len();
         let end = text.trim_end_matches(is_json_whitespace).len();
         return Ok(Repaired {

@@ -796,7 +796,9 @@ impl<'t> Parser<'t> {
             self.notes.push(Note {
                 kind: NoteKind::DuplicateKey,
                 span,
-                description: Cow::Owned(format!("duplicate key {key:?}; the last value is kept")),
+                description: Cow::Owned(format!(
+                    "duplicate key {key:?}; both are kept, and a typed field takes the last"
+                )),
             });
         }
     }
