@@ -73,14 +73,14 @@ fn typed_group(c: &mut Criterion) {
     group.bench_function("scanhist valid", |b| {
         b.iter(|| {
             let repaired = repair(black_box(valid.as_bytes()), &RepairOptions::default()).unwrap();
-            black_box(decode_records(&repaired))
+            black_box(&decode_records(&repaired));
         })
     });
     group.throughput(Throughput::Bytes(damaged.len() as u64));
     group.bench_function("scanhist sample damage", |b| {
         b.iter(|| {
             let repaired = repair(black_box(damaged.as_bytes()), &RepairOptions::default()).unwrap();
-            black_box(decode_records(&repaired))
+            black_box(&decode_records(&repaired));
         })
     });
     group.finish();

@@ -5,10 +5,11 @@
 //! NDJSON row). Writers are generic over `io::Write`; they never choose where
 //! output goes.
 
-use std::borrow::Cow;
+use std::fmt::{self, Write as _};
 use std::io::{self, Write};
+use std::ops::Range;
 
-use crate::record::{DurationFormat, ScanSession, ScannedTarget};
+use crate::record::{DurationFormat, ScanSession, ScannedTarget, TargetAddress};
 
 /// The columns of a target-level row, in order.
 pub const TARGET_COLUMNS: [&str; 17] = [
@@ -96,27 +97,52 @@ impl EmitOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Cell<'a> {
     /// Text from the input, which may be attacker-controlled.
-    Text(Cow<'a, str>),
-    /// Text scanhist formatted itself (a duration); never neutralized.
-    Formatted(String),
-    /// A number, written as is.
-    Number(String),
+    Text(&'a str),
+    /// Text scanhist formatted itself (a timestamp, a duration), at this range
+    /// of the row's [`Scratch`]; never neutralized.
+    Formatted(Range<usize>),
+    /// A number, at this range of the row's [`Scratch`].
+    Number(Range<usize>),
     Empty,
 }
 
-fn text<'a>(value: Option<&'a str>) -> Cell<'a> {
-    value.map_or(Cell::Empty, |v| Cell::Text(Cow::Borrowed(v)))
+/// Text formatted for rows, in one buffer reused from row to row, so that
+/// writing a row allocates nothing.
+#[derive(Default)]
+struct Scratch(String);
+
+impl Scratch {
+    fn push(&mut self, value: impl fmt::Display) -> Range<usize> {
+        let start = self.0.len();
+        write!(self.0, "{value}").expect("formatting into a String does not fail");
+        start..self.0.len()
+    }
+
+    fn formatted(&mut self, value: Option<impl fmt::Display>) -> Cell<'static> {
+        value.map_or(Cell::Empty, |v| Cell::Formatted(self.push(v)))
+    }
+
+    fn number(&mut self, value: Option<impl fmt::Display>) -> Cell<'static> {
+        value.map_or(Cell::Empty, |v| Cell::Number(self.push(v)))
+    }
+
+    fn get(&self, range: &Range<usize>) -> &str {
+        &self.0[range.clone()]
+    }
 }
 
-fn number(value: Option<impl ToString>) -> Cell<'static> {
-    value.map_or(Cell::Empty, |v| Cell::Number(v.to_string()))
+fn text(value: Option<&str>) -> Cell<'_> {
+    value.map_or(Cell::Empty, Cell::Text)
 }
 
 /// Writes rows to `W` in the chosen format.
 pub struct RowWriter<W: Write> {
     sink: Sink<W>,
     options: EmitOptions,
-    columns: Vec<&'static str>,
+    /// Each column's NDJSON key, quoted, with its colon.
+    keys: Vec<String>,
+    /// The session's formatted cells, then each row's.
+    scratch: Scratch,
     rows: u64,
     neutralized: u64,
 }
@@ -147,7 +173,8 @@ impl<W: Write> RowWriter<W> {
             }
             Format::Ndjson => Sink::Ndjson(out),
         };
-        Ok(RowWriter { sink, options, columns: options.columns(), rows: 0, neutralized: 0 })
+        let keys = options.columns().iter().map(|column| format!("\"{column}\":")).collect();
+        Ok(RowWriter { sink, options, keys, scratch: Scratch::default(), rows: 0, neutralized: 0 })
     }
 
     /// Writes the rows of `session`, read from `source`. Returns how many.
@@ -155,19 +182,28 @@ impl<W: Write> RowWriter<W> {
     /// # Errors
     ///
     /// Fails when writing fails.
-    pub fn write_session(&mut self, source: &str, session: &ScanSession) -> io::Result<u64> {
+    pub fn write_session(&mut self, source: &str, session: &ScanSession<'_>) -> io::Result<u64> {
         // The session's cells are formatted once and repeated on each of its rows.
-        let head = session_cells(source, session);
+        self.scratch.0.clear();
+        let head = session_cells(source, session, &mut self.scratch);
+        let session_text = self.scratch.0.len();
         let before = self.rows;
         match (self.options.level, session.targets.as_deref()) {
-            (Level::Session, targets) => self.write_row(&head, &[number(targets.map(<[_]>::len))])?,
+            (Level::Session, targets) => {
+                let tail = [self.scratch.number(targets.map(<[_]>::len))];
+                self.write_row(&head, &tail)?;
+            }
             (Level::Target, Some(targets)) if !targets.is_empty() => {
                 for (index, target) in targets.iter().enumerate() {
-                    let tail = target_cells(Some((index, target)), self.options.duration);
+                    self.scratch.0.truncate(session_text);
+                    let tail = target_cells(Some((index, target)), self.options.duration, &mut self.scratch);
                     self.write_row(&head, &tail)?;
                 }
             }
-            (Level::Target, _) => self.write_row(&head, &target_cells(None, self.options.duration))?,
+            (Level::Target, _) => {
+                let tail = target_cells(None, self.options.duration, &mut self.scratch);
+                self.write_row(&head, &tail)?;
+            }
         }
         Ok(self.rows - before)
     }
@@ -199,26 +235,27 @@ impl<W: Write> RowWriter<W> {
 
     fn write_row(&mut self, head: &[Cell<'_>], tail: &[Cell<'_>]) -> io::Result<()> {
         let cells = head.iter().chain(tail);
+        let scratch = &self.scratch;
         let result = match &mut self.sink {
             Sink::Csv(writer) => {
                 let neutralize = self.options.neutralize_formulas;
-                let mut neutralized = 0;
-                let fields: Vec<Cow<'_, str>> = cells
-                    .map(|cell| match cell {
-                        Cell::Text(value) if neutralize && runs_as_formula(value) => {
-                            neutralized += 1;
-                            Cow::Owned(format!("'{value}"))
+                let write = || -> csv::Result<()> {
+                    for cell in cells {
+                        match cell {
+                            Cell::Text(value) if neutralize && runs_as_formula(value) => {
+                                self.neutralized += 1;
+                                writer.write_field(format!("'{value}"))?;
+                            }
+                            Cell::Text(value) => writer.write_field(value)?,
+                            Cell::Formatted(range) | Cell::Number(range) => writer.write_field(scratch.get(range))?,
+                            Cell::Empty => writer.write_field("")?,
                         }
-                        Cell::Text(value) => Cow::Borrowed(value.as_ref()),
-                        Cell::Formatted(value) | Cell::Number(value) => Cow::Borrowed(value.as_str()),
-                        Cell::Empty => Cow::Borrowed(""),
-                    })
-                    .collect();
-                let written = writer.write_record(fields.iter().map(|f| f.as_bytes())).map_err(io::Error::other);
-                self.neutralized += neutralized;
-                written
+                    }
+                    writer.write_record(None::<&[u8]>)
+                };
+                write().map_err(io::Error::other)
             }
-            Sink::Ndjson(out) => write_json_row(out, &self.columns, cells),
+            Sink::Ndjson(out) => write_json_row(out, &self.keys, cells, scratch),
         };
         self.rows += 1;
         result
@@ -226,39 +263,53 @@ impl<W: Write> RowWriter<W> {
 }
 
 /// The cells a session contributes to each of its rows.
-fn session_cells<'a>(source: &'a str, session: &'a ScanSession) -> [Cell<'a>; SESSION_FIELDS] {
+fn session_cells<'a>(
+    source: &'a str,
+    session: &'a ScanSession<'_>,
+    scratch: &mut Scratch,
+) -> [Cell<'a>; SESSION_FIELDS] {
     [
         // `-` names stdin, a marker of ours; any other source is a path someone chose.
-        if source == "-" { Cell::Formatted(source.to_owned()) } else { Cell::Text(Cow::Borrowed(source)) },
+        if source == "-" { scratch.formatted(Some(source)) } else { Cell::Text(source) },
         text(session.session_id.as_deref()),
         text(session.scan_definition_id.as_deref()),
         text(session.org_id.as_deref()),
         text(session.scanner_id.as_deref()),
         text(session.status.as_ref().map(|s| s.as_str())),
         text(session.general_error_message.as_deref()),
-        session.last_scanned.map_or(Cell::Empty, |t| Cell::Formatted(t.to_string())),
-        number(session.number_of_targets),
-        number(session.number_of_successfully_scanned_targets),
+        scratch.formatted(session.last_scanned),
+        scratch.number(session.number_of_targets),
+        scratch.number(session.number_of_successfully_scanned_targets),
     ]
 }
 
 /// The target columns of a row; all empty for a session without targets.
-fn target_cells(target: Option<(usize, &ScannedTarget)>, duration: DurationFormat) -> [Cell<'_>; 7] {
+fn target_cells<'a>(
+    target: Option<(usize, &'a ScannedTarget<'_>)>,
+    duration: DurationFormat,
+    scratch: &mut Scratch,
+) -> [Cell<'a>; 7] {
     let t = target.map(|(_, t)| t);
     [
-        number(target.map(|(index, _)| index)),
-        t.and_then(|t| t.ip.as_ref()).map_or(Cell::Empty, |ip| Cell::Text(Cow::Owned(ip.to_string()))),
+        scratch.number(target.map(|(index, _)| index)),
+        match t.and_then(|t| t.ip.as_ref()) {
+            // An address is checked, so it cannot be a formula; text that is not one can.
+            Some(TargetAddress::Ip(ip)) => scratch.formatted(Some(ip)),
+            Some(TargetAddress::Unparsed(text)) => Cell::Text(text),
+            None => Cell::Empty,
+        },
         text(t.and_then(|t| t.hostname.as_deref())),
         text(t.and_then(|t| t.device_description.as_deref())),
         text(t.and_then(|t| t.status.as_ref()).map(|s| s.as_str())),
         text(t.and_then(|t| t.error_message.as_deref())),
-        t.and_then(|t| t.duration).map_or(Cell::Empty, |d| {
-            let shown = d.display(duration).to_string();
-            match duration {
-                DurationFormat::Seconds | DurationFormat::Milliseconds => Cell::Number(shown),
-                DurationFormat::Iso8601 | DurationFormat::TimeSpan => Cell::Formatted(shown),
+        match duration {
+            DurationFormat::Seconds | DurationFormat::Milliseconds => {
+                scratch.number(t.and_then(|t| t.duration.as_ref()).map(|d| d.display(duration)))
             }
-        }),
+            DurationFormat::Iso8601 | DurationFormat::TimeSpan => {
+                scratch.formatted(t.and_then(|t| t.duration.as_ref()).map(|d| d.display(duration)))
+            }
+        },
     ]
 }
 
@@ -269,19 +320,20 @@ fn runs_as_formula(value: &str) -> bool {
 
 fn write_json_row<'c, W: Write>(
     out: &mut W,
-    columns: &[&str],
+    keys: &[String],
     cells: impl Iterator<Item = &'c Cell<'c>>,
+    scratch: &Scratch,
 ) -> io::Result<()> {
     out.write_all(b"{")?;
-    for (i, (column, cell)) in columns.iter().zip(cells).enumerate() {
+    for (i, (key, cell)) in keys.iter().zip(cells).enumerate() {
         if i > 0 {
             out.write_all(b",")?;
         }
-        write!(out, "\"{column}\":")?;
+        out.write_all(key.as_bytes())?;
         match cell {
-            Cell::Text(value) => serde_json::to_writer(&mut *out, value.as_ref())?,
-            Cell::Formatted(value) => serde_json::to_writer(&mut *out, value)?,
-            Cell::Number(value) => out.write_all(value.as_bytes())?,
+            Cell::Text(value) => serde_json::to_writer(&mut *out, value)?,
+            Cell::Formatted(range) => serde_json::to_writer(&mut *out, scratch.get(range))?,
+            Cell::Number(range) => out.write_all(scratch.get(range).as_bytes())?,
             Cell::Empty => out.write_all(b"null")?,
         }
     }
@@ -291,11 +343,11 @@ fn write_json_row<'c, W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{ScanDuration, ScanStatus, TargetAddress, Timestamp};
+    use crate::record::{ScanDuration, ScanStatus, Timestamp};
 
-    fn session(targets: Option<Vec<ScannedTarget>>) -> ScanSession {
+    fn session(targets: Option<Vec<ScannedTarget<'static>>>) -> ScanSession<'static> {
         ScanSession {
-            session_id: Some("01de".to_owned()),
+            session_id: Some("01de".into()),
             status: Some(ScanStatus::PartialSuccess),
             last_scanned: Some(Timestamp::parse("2022-12-19T15:14:24.5561791Z").unwrap().0),
             number_of_targets: Some(2),
@@ -304,16 +356,16 @@ mod tests {
         }
     }
 
-    fn target(ip: &str, hostname: &str, ticks: i64) -> ScannedTarget {
+    fn target(ip: &str, hostname: &'static str, ticks: i64) -> ScannedTarget<'static> {
         ScannedTarget {
             ip: Some(TargetAddress::Ip(ip.parse().unwrap())),
-            hostname: Some(hostname.to_owned()),
+            hostname: Some(hostname.into()),
             duration: Some(ScanDuration::from_ticks(ticks)),
             ..ScannedTarget::default()
         }
     }
 
-    fn emit(options: EmitOptions, sessions: &[ScanSession]) -> (String, u64) {
+    fn emit(options: EmitOptions, sessions: &[ScanSession<'_>]) -> (String, u64) {
         let mut writer = RowWriter::new(Vec::new(), options).unwrap();
         for s in sessions {
             writer.write_session("in.json", s).unwrap();

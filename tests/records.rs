@@ -4,9 +4,9 @@
 use scanhist::record::time::TICKS_PER_SECOND;
 use scanhist::{decode_records, repair, DiagnosticCode, Records, RepairOptions, ScanStatus, Severity, TargetAddress};
 
-fn records(input: &str) -> Records {
+fn records(input: &str) -> Records<'static> {
     let repaired = repair(input.as_bytes(), &RepairOptions::default()).unwrap();
-    decode_records(&repaired)
+    decode_records(&repaired).into_owned()
 }
 
 fn codes(records: &Records) -> Vec<DiagnosticCode> {
@@ -189,7 +189,7 @@ fn several_documents_give_all_their_records_in_order() {
 fn bad_records_and_targets_are_reported_and_the_rest_still_come_out() {
     let records = records(r#"{"value": [7, {"sessionId": "ok", "scannedTargets": [null, {"ip": "10.0.0.1"}]}, "x"]}"#);
     let ids: Vec<_> = records.sessions().map(|s| s.session_id.clone()).collect();
-    assert_eq!(ids, [Some("ok".to_owned())]);
+    assert_eq!(ids, [Some("ok".into())]);
     assert_eq!(records.sessions().next().unwrap().targets.as_ref().unwrap().len(), 1);
     let found: Vec<(DiagnosticCode, &str)> = records.diagnostics.iter().map(|d| (d.code, d.pointer.as_str())).collect();
     assert_eq!(

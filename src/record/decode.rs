@@ -20,17 +20,25 @@ use crate::span::Span;
 
 /// The typed content of one input, and what typing found.
 #[derive(Clone, Debug, Default)]
-pub struct Records {
+pub struct Records<'a> {
     /// One envelope per document that holds scan history, in input order.
-    pub envelopes: Vec<Envelope>,
+    pub envelopes: Vec<Envelope<'a>>,
     /// Findings, in the order they were made (document by document).
     pub diagnostics: Vec<Diagnostic>,
 }
 
-impl Records {
+impl<'a> Records<'a> {
     /// Every session of every envelope, in input order.
-    pub fn sessions(&self) -> impl Iterator<Item = &ScanSession> {
+    pub fn sessions(&self) -> impl Iterator<Item = &ScanSession<'a>> {
         self.envelopes.iter().flat_map(|e| &e.sessions)
+    }
+
+    /// The same records, owning all their text, to outlive the input.
+    pub fn into_owned(self) -> Records<'static> {
+        Records {
+            envelopes: self.envelopes.into_iter().map(Envelope::into_owned).collect(),
+            diagnostics: self.diagnostics,
+        }
     }
 }
 
@@ -39,7 +47,7 @@ impl Records {
 /// Each document may be an OData envelope (`{"value": [...]}`), a bare array
 /// of records, or one record (as NDJSON dumps hold). A saved API error body
 /// gives an [`DiagnosticCode::ApiError`] and no records.
-pub fn decode_records(repaired: &Repaired<'_>) -> Records {
+pub fn decode_records<'r>(repaired: &'r Repaired<'_>) -> Records<'r> {
     let mut collect = Collect { envelopes: Vec::new(), sessions: Vec::new() };
     let diagnostics = decode_with(repaired, &mut collect);
     Records { envelopes: collect.envelopes, diagnostics }
@@ -48,11 +56,11 @@ pub fn decode_records(repaired: &Repaired<'_>) -> Records {
 /// Types every document of `repaired` like [`decode_records`], handing each
 /// session to `on_session` as soon as it is typed instead of keeping it, so
 /// memory does not grow with the number of records. Returns the diagnostics.
-pub fn for_each_session(repaired: &Repaired<'_>, on_session: impl FnMut(ScanSession)) -> Vec<Diagnostic> {
+pub fn for_each_session<'r>(repaired: &'r Repaired<'_>, on_session: impl FnMut(ScanSession<'r>)) -> Vec<Diagnostic> {
     decode_with(repaired, &mut Stream(on_session))
 }
 
-fn decode_with(repaired: &Repaired<'_>, sink: &mut dyn Sink) -> Vec<Diagnostic> {
+fn decode_with<'r>(repaired: &'r Repaired<'_>, sink: &mut dyn Sink<'r>) -> Vec<Diagnostic> {
     let mut decoder = Decoder { repaired, text: repaired.text(), sink, diagnostics: Vec::new(), run: None };
     for range in repaired.document_ranges() {
         decoder.document(range.clone());
@@ -61,19 +69,19 @@ fn decode_with(repaired: &Repaired<'_>, sink: &mut dyn Sink) -> Vec<Diagnostic> 
 }
 
 /// Where typed records go, in input order.
-trait Sink {
-    fn session(&mut self, session: ScanSession);
+trait Sink<'r> {
+    fn session(&mut self, session: ScanSession<'r>);
     /// An envelope ends; the sessions since the last one were its own.
     fn envelope(&mut self, context: Option<String>, next_link: Option<String>, span: Span);
 }
 
-struct Collect {
-    envelopes: Vec<Envelope>,
-    sessions: Vec<ScanSession>,
+struct Collect<'r> {
+    envelopes: Vec<Envelope<'r>>,
+    sessions: Vec<ScanSession<'r>>,
 }
 
-impl Sink for Collect {
-    fn session(&mut self, session: ScanSession) {
+impl<'r> Sink<'r> for Collect<'r> {
+    fn session(&mut self, session: ScanSession<'r>) {
         self.sessions.push(session);
     }
 
@@ -85,8 +93,8 @@ impl Sink for Collect {
 
 struct Stream<F>(F);
 
-impl<F: FnMut(ScanSession)> Sink for Stream<F> {
-    fn session(&mut self, session: ScanSession) {
+impl<'r, F: FnMut(ScanSession<'r>)> Sink<'r> for Stream<F> {
+    fn session(&mut self, session: ScanSession<'r>) {
         (self.0)(session);
     }
 
@@ -97,7 +105,7 @@ struct Decoder<'r, 'a, 's> {
     repaired: &'r Repaired<'a>,
     /// The repaired text: strict JSON.
     text: &'r str,
-    sink: &'s mut dyn Sink,
+    sink: &'s mut dyn Sink<'r>,
     diagnostics: Vec<Diagnostic>,
     /// The text of the bare records read since the last envelope, in a root
     /// array; they make an envelope of their own.
@@ -489,7 +497,7 @@ impl<'r> Decoder<'r, '_, '_> {
     fn record_member(
         &mut self,
         cursor: &mut Cursor<'r>,
-        session: &mut ScanSession,
+        session: &mut ScanSession<'r>,
         key: Cow<'r, str>,
         location: Location<'_>,
     ) -> json::Result<()> {
@@ -526,7 +534,7 @@ impl<'r> Decoder<'r, '_, '_> {
         cursor: &mut Cursor<'r>,
         key: &str,
         location: Location<'_>,
-    ) -> json::Result<Option<Vec<ScannedTarget>>> {
+    ) -> json::Result<Option<Vec<ScannedTarget<'r>>>> {
         let element_at = |index| Location { targets: Some((key, index)), ..location };
         match cursor.peek()? {
             Kind::Null => {
@@ -554,7 +562,7 @@ impl<'r> Decoder<'r, '_, '_> {
         }
     }
 
-    fn target(&mut self, cursor: &mut Cursor<'r>, location: Location<'_>) -> json::Result<Option<ScannedTarget>> {
+    fn target(&mut self, cursor: &mut Cursor<'r>, location: Location<'_>) -> json::Result<Option<ScannedTarget<'r>>> {
         let kind = cursor.peek()?;
         let start = cursor.position();
         match kind {
@@ -566,7 +574,7 @@ impl<'r> Decoder<'r, '_, '_> {
                     match lookup(TARGET_KEYS, &key) {
                         Some(name) => {
                             let field = read_value(cursor)?;
-                            self.target_field(&mut target, name, &field, &key, location);
+                            self.target_field(&mut target, name, &field, &key, location, |text| text);
                         }
                         None => {
                             let range = cursor.skip_value()?;
@@ -591,7 +599,12 @@ impl<'r> Decoder<'r, '_, '_> {
     }
 
     /// A target that PowerShell flattened to a `@{…}` string, read back.
-    fn powershell_target(&mut self, text: &str, range: Range<usize>, location: Location<'_>) -> Option<ScannedTarget> {
+    fn powershell_target(
+        &mut self,
+        text: &str,
+        range: Range<usize>,
+        location: Location<'_>,
+    ) -> Option<ScannedTarget<'r>> {
         let Some(pairs) = hashtable_pairs(text) else {
             let message = "the target is a string, not an object";
             self.report(DiagnosticCode::InvalidTarget, message, &range, At { location, key: None });
@@ -612,7 +625,8 @@ impl<'r> Decoder<'r, '_, '_> {
             match lookup(TARGET_KEYS, key) {
                 Some(name) => {
                     let field = Field { value: Value::Text(value), span: range.clone() };
-                    self.target_field(&mut target, name, &field, key, location);
+                    let own = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
+                    self.target_field(&mut target, name, &field, key, location, own);
                 }
                 None => {
                     let json = serde_json::to_string(value).expect("a string serializes");
@@ -623,20 +637,25 @@ impl<'r> Decoder<'r, '_, '_> {
         Some(target)
     }
 
-    fn target_field(
+    /// Types one field of a target. `keep` makes text read from `field` live
+    /// as long as the target: it borrows JSON text, and copies PowerShell text.
+    fn target_field<'v>(
         &mut self,
-        target: &mut ScannedTarget,
+        target: &mut ScannedTarget<'r>,
         name: TargetKey,
-        field: &Field<'_>,
+        field: &Field<'v>,
         key: &str,
         location: Location<'_>,
-    ) {
+        keep: impl Fn(Cow<'v, str>) -> Cow<'r, str>,
+    ) where
+        'r: 'v,
+    {
         let at = At { location, key: Some(key) };
         match name {
             TargetKey::Ip => target.ip = self.address(field, at),
-            TargetKey::Hostname => target.hostname = self.text(field, at),
-            TargetKey::DeviceDescription => target.device_description = self.text(field, at),
-            TargetKey::ErrorMessage => target.error_message = self.text(field, at),
+            TargetKey::Hostname => target.hostname = self.text(field, at).map(keep),
+            TargetKey::DeviceDescription => target.device_description = self.text(field, at).map(keep),
+            TargetKey::ErrorMessage => target.error_message = self.text(field, at).map(keep),
             TargetKey::Status => target.status = self.status(field, at),
             TargetKey::Duration => target.duration = self.duration(field, at),
         }
@@ -646,10 +665,13 @@ impl<'r> Decoder<'r, '_, '_> {
 
     /// The string a field holds. Numbers and booleans keep their JSON text. A
     /// plural-named key may hold an array; its first string is taken.
-    fn text(&mut self, field: &Field<'_>, at: At<'_>) -> Option<String> {
+    fn text<'v>(&mut self, field: &Field<'v>, at: At<'_>) -> Option<Cow<'v, str>>
+    where
+        'r: 'v,
+    {
         match field.value {
-            Value::Text(text) | Value::Number(text) | Value::Bool(text) => Some(text.to_owned()),
-            Value::String(text) => Some(text.decode().into_owned()),
+            Value::Text(text) | Value::Number(text) | Value::Bool(text) => Some(Cow::Borrowed(text)),
+            Value::String(text) => Some(text.decode()),
             Value::Null => None,
             Value::Container(Kind::Array) => {
                 let elements = self.elements(&field.span);

@@ -9,6 +9,7 @@ mod decode;
 mod powershell;
 pub mod time;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -20,33 +21,36 @@ use crate::span::Span;
 /// One response document: an OData envelope `{"@odata.context", "value": [...]}`,
 /// or a bare array or record standing for one.
 #[derive(Clone, Debug, Default)]
-pub struct Envelope {
+pub struct Envelope<'a> {
     /// `@odata.context`, opaque.
     pub context: Option<String>,
     /// `@odata.nextLink`: present when more pages follow.
     pub next_link: Option<String>,
     /// The records of `value`, in order.
-    pub sessions: Vec<ScanSession>,
+    pub sessions: Vec<ScanSession<'a>>,
     /// The document's bytes in the original input.
     pub span: Span,
 }
 
 /// One scan-history record: a scan session, or a by-definition entry (which
 /// has no targets).
+///
+/// Text fields borrow from the repaired text when they hold no escapes, as a
+/// serde `Cow<str>` field would; [`ScanSession::into_owned`] detaches them.
 #[derive(Clone, Debug, Default)]
-pub struct ScanSession {
+pub struct ScanSession<'a> {
     /// `orgId`: the tenant.
-    pub org_id: Option<String>,
+    pub org_id: Option<Cow<'a, str>>,
     /// `scanDefinitionId`, or `ScanDefinitionIds` in the documented sample.
-    pub scan_definition_id: Option<String>,
+    pub scan_definition_id: Option<Cow<'a, str>>,
     /// `sessionId`, or `SessionIds` in the documented sample.
-    pub session_id: Option<String>,
+    pub session_id: Option<Cow<'a, str>>,
     /// `scannerId`.
-    pub scanner_id: Option<String>,
+    pub scanner_id: Option<Cow<'a, str>>,
     /// `scanStatus`.
     pub status: Option<ScanStatus>,
     /// `generalErrorMessage`.
-    pub general_error_message: Option<String>,
+    pub general_error_message: Option<Cow<'a, str>>,
     /// `LastScanned`.
     pub last_scanned: Option<Timestamp>,
     /// `numberOfTargets`.
@@ -54,7 +58,7 @@ pub struct ScanSession {
     /// `numberOfSuccessfullyScannedTargets`.
     pub number_of_successfully_scanned_targets: Option<i32>,
     /// `scannedTargets`, or `ListScannedTargets`; `None` when the record has no target list.
-    pub targets: Option<Vec<ScannedTarget>>,
+    pub targets: Option<Vec<ScannedTarget<'a>>>,
     /// Keys scanhist does not know, in input order, with their values as
     /// strict JSON text (kept whole, at any depth).
     pub extra: Vec<(String, RawJson)>,
@@ -62,17 +66,17 @@ pub struct ScanSession {
     pub span: Span,
 }
 
-/// One device a session scanned.
+/// One device a session scanned. Text fields borrow as in [`ScanSession`].
 #[derive(Clone, Debug, Default)]
-pub struct ScannedTarget {
+pub struct ScannedTarget<'a> {
     /// `Ip`.
     pub ip: Option<TargetAddress>,
     /// `Hostname`.
-    pub hostname: Option<String>,
+    pub hostname: Option<Cow<'a, str>>,
     /// `ScannedDeviceDescription`.
-    pub device_description: Option<String>,
+    pub device_description: Option<Cow<'a, str>>,
     /// `ErrorMessage`.
-    pub error_message: Option<String>,
+    pub error_message: Option<Cow<'a, str>>,
     /// `ScanStatus`.
     pub status: Option<ScanStatus>,
     /// `ScanDuration`.
@@ -82,6 +86,58 @@ pub struct ScannedTarget {
     pub extra: Vec<(String, RawJson)>,
     /// The target's bytes in the original input.
     pub span: Span,
+}
+
+impl Envelope<'_> {
+    /// The same envelope, owning all its text.
+    pub fn into_owned(self) -> Envelope<'static> {
+        Envelope {
+            context: self.context,
+            next_link: self.next_link,
+            sessions: self.sessions.into_iter().map(ScanSession::into_owned).collect(),
+            span: self.span,
+        }
+    }
+}
+
+fn owned(text: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
+    text.map(|text| Cow::Owned(text.into_owned()))
+}
+
+impl ScanSession<'_> {
+    /// The same session, owning all its text.
+    pub fn into_owned(self) -> ScanSession<'static> {
+        ScanSession {
+            org_id: owned(self.org_id),
+            scan_definition_id: owned(self.scan_definition_id),
+            session_id: owned(self.session_id),
+            scanner_id: owned(self.scanner_id),
+            status: self.status,
+            general_error_message: owned(self.general_error_message),
+            last_scanned: self.last_scanned,
+            number_of_targets: self.number_of_targets,
+            number_of_successfully_scanned_targets: self.number_of_successfully_scanned_targets,
+            targets: self.targets.map(|targets| targets.into_iter().map(ScannedTarget::into_owned).collect()),
+            extra: self.extra,
+            span: self.span,
+        }
+    }
+}
+
+impl ScannedTarget<'_> {
+    /// The same target, owning all its text.
+    pub fn into_owned(self) -> ScannedTarget<'static> {
+        ScannedTarget {
+            ip: self.ip,
+            hostname: owned(self.hostname),
+            device_description: owned(self.device_description),
+            error_message: owned(self.error_message),
+            status: self.status,
+            duration: self.duration,
+            extra: self.extra,
+            span: self.span,
+        }
+    }
 }
 
 /// A JSON value kept whole, as its strict JSON text.
