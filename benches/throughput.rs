@@ -14,7 +14,7 @@ use std::time::Duration;
 use corpus::Kind;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use scanhist::emit::{EmitOptions, Format, RowWriter};
-use scanhist::{decode_records, repair, RepairOptions, ScanDuration, Timestamp};
+use scanhist::{decode_records, read, repair, RepairOptions, ScanDuration, Timestamp};
 
 const BYTES: usize = 4 << 20;
 
@@ -72,15 +72,15 @@ fn typed_group(c: &mut Criterion) {
     serde_baselines(&mut group, valid.as_bytes());
     group.bench_function("scanhist valid", |b| {
         b.iter(|| {
-            let repaired = repair(black_box(valid.as_bytes()), &RepairOptions::default()).unwrap();
-            black_box(&decode_records(&repaired));
+            let mut storage = String::new();
+            black_box(&read(black_box(valid.as_bytes()), &RepairOptions::default(), &mut storage).unwrap());
         })
     });
     group.throughput(Throughput::Bytes(damaged.len() as u64));
     group.bench_function("scanhist sample damage", |b| {
         b.iter(|| {
-            let repaired = repair(black_box(damaged.as_bytes()), &RepairOptions::default()).unwrap();
-            black_box(&decode_records(&repaired));
+            let mut storage = String::new();
+            black_box(&read(black_box(damaged.as_bytes()), &RepairOptions::default(), &mut storage).unwrap());
         })
     });
     group.finish();

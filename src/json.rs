@@ -66,6 +66,7 @@ pub(crate) struct Str<'a> {
 
 impl<'a> Str<'a> {
     /// The string's value, borrowed unless it has escapes to decode.
+    #[inline]
     pub fn decode(self) -> Cow<'a, str> {
         if self.escaped {
             Cow::Owned(unescape(self.raw))
@@ -132,6 +133,7 @@ impl<'a> Cursor<'a> {
         Err(SyntaxError { offset, message })
     }
 
+    #[inline]
     fn skip_whitespace(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
             self.pos += 1;
@@ -143,6 +145,7 @@ impl<'a> Cursor<'a> {
     /// # Errors
     ///
     /// Fails when no value starts there.
+    #[inline]
     pub fn peek(&mut self) -> Result<Kind> {
         self.skip_whitespace();
         match self.bytes.get(self.pos) {
@@ -198,6 +201,7 @@ impl<'a> Cursor<'a> {
 
     /// Moves past the separator before the next member or element, or past
     /// the closing bracket. Returns whether an item follows.
+    #[inline]
     fn next_item(&mut self, closer: u8) -> Result<bool> {
         self.skip_whitespace();
         match self.bytes.get(self.pos) {
@@ -225,6 +229,7 @@ impl<'a> Cursor<'a> {
     ///
     /// Fails on a missing separator, key or colon, or a repeated key when
     /// keys are checked.
+    #[inline]
     pub fn next_key(&mut self) -> Result<Option<Str<'a>>> {
         if !self.next_item(b'}')? {
             return Ok(None);
@@ -271,6 +276,7 @@ impl<'a> Cursor<'a> {
     /// # Errors
     ///
     /// Fails on a missing separator.
+    #[inline]
     pub fn next_element(&mut self) -> Result<bool> {
         self.next_item(b']')
     }
@@ -281,6 +287,7 @@ impl<'a> Cursor<'a> {
     ///
     /// Fails on an unterminated string, a raw control character, or an
     /// invalid escape (lone surrogates included).
+    #[inline]
     pub fn string(&mut self) -> Result<Str<'a>> {
         let start = self.pos + 1;
         let mut i = start;
@@ -327,6 +334,7 @@ impl<'a> Cursor<'a> {
     /// # Errors
     ///
     /// Fails on a malformed literal or number, or one beyond a double's range.
+    #[inline]
     pub fn scalar(&mut self) -> Result<&'a str> {
         let start = self.pos;
         let rest = &self.bytes[start..];

@@ -37,12 +37,14 @@ pub mod decode;
 pub mod diagnostic;
 pub mod emit;
 mod json;
+mod read;
 pub mod record;
 pub mod repair;
 pub mod span;
 
 pub use decode::Encoding;
 pub use diagnostic::{Diagnostic, DiagnosticCode, Severity};
+pub use read::read;
 pub use record::{
     decode_records, for_each_session, DurationFormat, Envelope, Records, ScanDuration, ScanSession, ScanStatus,
     ScannedTarget, TargetAddress, Timestamp,

@@ -1,6 +1,7 @@
 //! Properties of typing and conversion, checked with proptest: CSV and NDJSON
 //! agree row for row; rows are targets plus sessions without targets; time
-//! values survive format → parse; repair and typing agree on what is readable.
+//! values survive format → parse; repair and typing agree on what is readable;
+//! the one-pass `read` finds exactly what `repair` then `decode_records` find.
 
 mod common;
 
@@ -8,7 +9,29 @@ use common::{damaged_text, scan_history};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use scanhist::emit::{EmitOptions, Format, Level, RowWriter, TARGET_COLUMNS};
-use scanhist::{decode_records, repair, DurationFormat, RepairOptions, ScanDuration, Timestamp};
+use scanhist::{decode_records, read, repair, DurationFormat, RepairOptions, ScanDuration, Timestamp};
+
+/// `read` and `repair` + `decode_records` on `input` give the same text,
+/// repairs, notes, records and diagnostics (compared through `Debug`, which
+/// shows every field, spans included).
+fn read_agrees_with_two_steps(input: &[u8]) -> Result<(), TestCaseError> {
+    let options = RepairOptions::default();
+    let mut storage = String::new();
+    match (read(input, &options, &mut storage), repair(input, &options)) {
+        (Err(one_pass), Err(two_steps)) => prop_assert_eq!(one_pass, two_steps),
+        (Ok((one_pass, records)), Ok(two_steps)) => {
+            prop_assert_eq!(one_pass.text(), two_steps.text());
+            prop_assert_eq!(one_pass.repairs(), two_steps.repairs());
+            prop_assert_eq!(one_pass.notes(), two_steps.notes());
+            prop_assert_eq!(one_pass.document_ranges(), two_steps.document_ranges());
+            let expected = decode_records(&two_steps);
+            prop_assert_eq!(format!("{:?}", records.envelopes), format!("{:?}", expected.envelopes));
+            prop_assert_eq!(format!("{:?}", records.diagnostics), format!("{:?}", expected.diagnostics));
+        }
+        (one_pass, two_steps) => prop_assert!(false, "read {:?}, repair {:?}", one_pass.err(), two_steps.err()),
+    }
+    Ok(())
+}
 
 fn rows(input: &[u8], format: Format, level: Level) -> (Vec<u8>, u64) {
     let repaired = repair(input, &RepairOptions::default()).unwrap();
@@ -102,4 +125,42 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn read_agrees_with_repair_then_decode_on_damage(text in damaged_text()) {
+        read_agrees_with_two_steps(text.as_bytes())?;
+    }
+
+    #[test]
+    fn read_agrees_with_repair_then_decode_on_responses(
+        response in scan_history(),
+        pretty in any::<bool>(),
+        // Damage of one kind at one place: a byte cut, or a byte dropped.
+        cut in any::<prop::sample::Index>(),
+        damage in 0u8..3,
+    ) {
+        let text = if pretty { serde_json::to_string_pretty(&response) } else { serde_json::to_string(&response) };
+        let mut bytes = text.unwrap().into_bytes();
+        let at = cut.index(bytes.len());
+        match damage {
+            0 => {}
+            1 => bytes.truncate(at),
+            _ => drop(bytes.remove(at)),
+        }
+        read_agrees_with_two_steps(&bytes)?;
+    }
+}
+
+#[test]
+fn read_agrees_with_repair_then_decode_on_the_samples_and_fixtures() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for dir in ["samples", "tests/fixtures/repair", "tests/fixtures/convert", "tests/fixtures/fuzz"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            read_agrees_with_two_steps(&bytes).unwrap();
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "only {checked} files");
 }

@@ -48,8 +48,13 @@ impl<'a> Records<'a> {
 /// of records, or one record (as NDJSON dumps hold). A saved API error body
 /// gives an [`DiagnosticCode::ApiError`] and no records.
 pub fn decode_records<'r>(repaired: &'r Repaired<'_>) -> Records<'r> {
+    decode_text(repaired, repaired.text())
+}
+
+/// [`decode_records`] where `text`, `repaired`'s text, may outlive `repaired`.
+pub(crate) fn decode_text<'t>(repaired: &Repaired<'_>, text: &'t str) -> Records<'t> {
     let mut collect = Collect { envelopes: Vec::new(), sessions: Vec::new() };
-    let diagnostics = decode_with(repaired, &mut collect);
+    let diagnostics = decode_with(repaired, text, &mut collect);
     Records { envelopes: collect.envelopes, diagnostics }
 }
 
@@ -57,15 +62,32 @@ pub fn decode_records<'r>(repaired: &'r Repaired<'_>) -> Records<'r> {
 /// session to `on_session` as soon as it is typed instead of keeping it, so
 /// memory does not grow with the number of records. Returns the diagnostics.
 pub fn for_each_session<'r>(repaired: &'r Repaired<'_>, on_session: impl FnMut(ScanSession<'r>)) -> Vec<Diagnostic> {
-    decode_with(repaired, &mut Stream(on_session))
+    decode_with(repaired, repaired.text(), &mut Stream(on_session))
 }
 
-fn decode_with<'r>(repaired: &'r Repaired<'_>, sink: &mut dyn Sink<'r>) -> Vec<Diagnostic> {
-    let mut decoder = Decoder { repaired, text: repaired.text(), sink, diagnostics: Vec::new(), run: None };
+fn decode_with<'t>(repaired: &Repaired<'_>, text: &'t str, sink: &mut dyn Sink<'t>) -> Vec<Diagnostic> {
+    let mut decoder = Decoder::new(repaired, text, None, sink);
     for range in repaired.document_ranges() {
-        decoder.document(range.clone());
+        // Repaired text is strict JSON, so the cursor never fails on it; were
+        // it to, the document's diagnostic says so.
+        let _ = decoder.document(range.clone());
     }
     decoder.diagnostics
+}
+
+/// Types `text`, the text of `strict` (one document that no repair has
+/// checked), checking it as it is read: the strict check and typing in one
+/// pass. `None`, and nothing typed, when it is not strict JSON nested at most
+/// `max_depth` deep with unique keys.
+pub(crate) fn decode_checked<'t>(strict: &Repaired<'_>, text: &'t str, max_depth: usize) -> Option<Records<'t>> {
+    let mut collect = Collect { envelopes: Vec::new(), sessions: Vec::new() };
+    let mut decoder = Decoder::new(strict, text, Some(max_depth), &mut collect);
+    let [range] = strict.document_ranges() else {
+        return None;
+    };
+    decoder.document(range.clone()).ok()?;
+    let diagnostics = decoder.diagnostics;
+    Some(Records { envelopes: collect.envelopes, diagnostics })
 }
 
 /// Where typed records go, in input order.
@@ -101,11 +123,15 @@ impl<'r, F: FnMut(ScanSession<'r>)> Sink<'r> for Stream<F> {
     fn envelope(&mut self, _: Option<String>, _: Option<String>, _: Span) {}
 }
 
-struct Decoder<'r, 'a, 's> {
-    repaired: &'r Repaired<'a>,
-    /// The repaired text: strict JSON.
-    text: &'r str,
-    sink: &'s mut dyn Sink<'r>,
+struct Decoder<'t, 'm, 's> {
+    /// Where the text came from, to map spans back to the input.
+    repaired: &'m Repaired<'m>,
+    /// The text: strict JSON, or checked as it is read.
+    text: &'t str,
+    /// `Some(max_depth)` when the text is not known to be strict JSON: the
+    /// cursor then checks it as it reads, and the first error stops typing.
+    check: Option<usize>,
+    sink: &'s mut dyn Sink<'t>,
     diagnostics: Vec<Diagnostic>,
     /// The text of the bare records read since the last envelope, in a root
     /// array; they make an envelope of their own.
@@ -264,6 +290,7 @@ struct Field<'a> {
 }
 
 /// Reads the next value of any kind.
+#[inline]
 fn read_value<'a>(cursor: &mut Cursor<'a>) -> json::Result<Field<'a>> {
     let kind = cursor.peek()?;
     let start = cursor.position();
@@ -287,7 +314,13 @@ fn read_value<'a>(cursor: &mut Cursor<'a>) -> json::Result<Field<'a>> {
 const CONTEXT_KEY: &str = "@odata.context";
 const NEXT_LINK_KEYS: [&str; 2] = ["@odata.nextLink", "odata.nextLink"];
 
-impl<'r> Decoder<'r, '_, '_> {
+impl<'t, 'm, 's> Decoder<'t, 'm, 's> {
+    fn new(repaired: &'m Repaired<'_>, text: &'t str, check: Option<usize>, sink: &'s mut dyn Sink<'t>) -> Self {
+        Decoder { repaired, text, check, sink, diagnostics: Vec::new(), run: None }
+    }
+}
+
+impl<'t> Decoder<'t, '_, '_> {
     /// The original input span of `range` of the repaired text.
     fn span(&self, range: &Range<usize>) -> Span {
         self.repaired.input_span(Span::new(range.start, range.end))
@@ -303,20 +336,30 @@ impl<'r> Decoder<'r, '_, '_> {
         RawJson::new(&self.text[range])
     }
 
-    fn document(&mut self, range: Range<usize>) {
+    /// Types one document. A syntax error stops it: when checking, it is
+    /// returned; otherwise it is reported, for the text was meant to be strict.
+    fn document(&mut self, range: Range<usize>) -> json::Result<()> {
         let mut cursor = Cursor::new(self.text, range.clone());
-        if let Err(error) = self.document_value(&mut cursor, &range) {
-            // Repaired text is strict JSON; reaching this is a bug, reported rather than hidden.
-            let message = format!("the document cannot be read: {error}");
-            self.report(DiagnosticCode::NotScanHistory, message, &range, At::ROOT);
+        if let Some(max_depth) = self.check {
+            cursor = cursor.max_depth(max_depth).unique_keys();
+        }
+        let read = self.document_value(&mut cursor, &range).and_then(|()| cursor.finish());
+        match read {
+            Err(error) if self.check.is_none() => {
+                let message = format!("the document cannot be read: {error}");
+                self.report(DiagnosticCode::NotScanHistory, message, &range, At::ROOT);
+                Err(error)
+            }
+            read => read,
         }
     }
 
-    fn document_value(&mut self, cursor: &mut Cursor<'r>, range: &Range<usize>) -> json::Result<()> {
+    fn document_value(&mut self, cursor: &mut Cursor<'t>, range: &Range<usize>) -> json::Result<()> {
         match cursor.peek()? {
             Kind::Object => self.response_or_record(cursor, None),
             Kind::Array => self.array_document(cursor),
             kind => {
+                cursor.skip_value()?;
                 let message = format!("the document is {}, not scan history", kind.described());
                 self.report(DiagnosticCode::NotScanHistory, message, range, At::ROOT);
                 Ok(())
@@ -325,7 +368,7 @@ impl<'r> Decoder<'r, '_, '_> {
     }
 
     /// A root array: of records, or of whole responses (pages saved together).
-    fn array_document(&mut self, cursor: &mut Cursor<'r>) -> json::Result<()> {
+    fn array_document(&mut self, cursor: &mut Cursor<'t>) -> json::Result<()> {
         cursor.begin_array()?;
         let mut index = 0;
         while cursor.next_element()? {
@@ -352,7 +395,7 @@ impl<'r> Decoder<'r, '_, '_> {
     /// only at its end, so record fields are typed as they come and their
     /// diagnostics held back; a response's records are typed as they come
     /// too, and go to the sink at once.
-    fn response_or_record(&mut self, cursor: &mut Cursor<'r>, index: Option<usize>) -> json::Result<()> {
+    fn response_or_record(&mut self, cursor: &mut Cursor<'t>, index: Option<usize>) -> json::Result<()> {
         let as_record = Location { record: index, ..Location::default() };
         let as_response = Location { page: index, ..Location::default() };
         let start = cursor.position();
@@ -449,7 +492,7 @@ impl<'r> Decoder<'r, '_, '_> {
     }
 
     /// The records of a response's `value`, each to the sink as soon as it is typed.
-    fn records(&mut self, cursor: &mut Cursor<'r>, base: Location<'_>) -> json::Result<()> {
+    fn records(&mut self, cursor: &mut Cursor<'t>, base: Location<'_>) -> json::Result<()> {
         let location = Location { under_value: true, ..base };
         match cursor.peek()? {
             Kind::Array => {
@@ -470,7 +513,7 @@ impl<'r> Decoder<'r, '_, '_> {
         Ok(())
     }
 
-    fn not_a_record(&mut self, cursor: &mut Cursor<'r>, location: Location<'_>) -> json::Result<()> {
+    fn not_a_record(&mut self, cursor: &mut Cursor<'t>, location: Location<'_>) -> json::Result<()> {
         let kind = cursor.peek()?;
         let range = cursor.skip_value()?;
         let message = format!("the record is {}, not an object", kind.described());
@@ -478,7 +521,7 @@ impl<'r> Decoder<'r, '_, '_> {
         Ok(())
     }
 
-    fn record(&mut self, cursor: &mut Cursor<'r>, location: Location<'_>) -> json::Result<()> {
+    fn record(&mut self, cursor: &mut Cursor<'t>, location: Location<'_>) -> json::Result<()> {
         if cursor.peek()? != Kind::Object {
             return self.not_a_record(cursor, location);
         }
@@ -496,9 +539,9 @@ impl<'r> Decoder<'r, '_, '_> {
     /// Types one member of a record.
     fn record_member(
         &mut self,
-        cursor: &mut Cursor<'r>,
-        session: &mut ScanSession<'r>,
-        key: Cow<'r, str>,
+        cursor: &mut Cursor<'t>,
+        session: &mut ScanSession<'t>,
+        key: Cow<'t, str>,
         location: Location<'_>,
     ) -> json::Result<()> {
         let Some(name) = lookup(SESSION_KEYS, &key) else {
@@ -531,10 +574,10 @@ impl<'r> Decoder<'r, '_, '_> {
 
     fn targets(
         &mut self,
-        cursor: &mut Cursor<'r>,
+        cursor: &mut Cursor<'t>,
         key: &str,
         location: Location<'_>,
-    ) -> json::Result<Option<Vec<ScannedTarget<'r>>>> {
+    ) -> json::Result<Option<Vec<ScannedTarget<'t>>>> {
         let element_at = |index| Location { targets: Some((key, index)), ..location };
         match cursor.peek()? {
             Kind::Null => {
@@ -562,7 +605,7 @@ impl<'r> Decoder<'r, '_, '_> {
         }
     }
 
-    fn target(&mut self, cursor: &mut Cursor<'r>, location: Location<'_>) -> json::Result<Option<ScannedTarget<'r>>> {
+    fn target(&mut self, cursor: &mut Cursor<'t>, location: Location<'_>) -> json::Result<Option<ScannedTarget<'t>>> {
         let kind = cursor.peek()?;
         let start = cursor.position();
         match kind {
@@ -604,7 +647,7 @@ impl<'r> Decoder<'r, '_, '_> {
         text: &str,
         range: Range<usize>,
         location: Location<'_>,
-    ) -> Option<ScannedTarget<'r>> {
+    ) -> Option<ScannedTarget<'t>> {
         let Some(pairs) = hashtable_pairs(text) else {
             let message = "the target is a string, not an object";
             self.report(DiagnosticCode::InvalidTarget, message, &range, At { location, key: None });
@@ -641,14 +684,14 @@ impl<'r> Decoder<'r, '_, '_> {
     /// as long as the target: it borrows JSON text, and copies PowerShell text.
     fn target_field<'v>(
         &mut self,
-        target: &mut ScannedTarget<'r>,
+        target: &mut ScannedTarget<'t>,
         name: TargetKey,
         field: &Field<'v>,
         key: &str,
         location: Location<'_>,
-        keep: impl Fn(Cow<'v, str>) -> Cow<'r, str>,
+        keep: impl Fn(Cow<'v, str>) -> Cow<'t, str>,
     ) where
-        'r: 'v,
+        't: 'v,
     {
         let at = At { location, key: Some(key) };
         match name {
@@ -667,7 +710,7 @@ impl<'r> Decoder<'r, '_, '_> {
     /// plural-named key may hold an array; its first string is taken.
     fn text<'v>(&mut self, field: &Field<'v>, at: At<'_>) -> Option<Cow<'v, str>>
     where
-        'r: 'v,
+        't: 'v,
     {
         match field.value {
             Value::Text(text) | Value::Number(text) | Value::Bool(text) => Some(Cow::Borrowed(text)),
@@ -692,7 +735,7 @@ impl<'r> Decoder<'r, '_, '_> {
 
     /// The elements of the array at `range`, read again: only plural-named
     /// fields holding arrays take this path.
-    fn elements(&self, range: &Range<usize>) -> Vec<Value<'r>> {
+    fn elements(&self, range: &Range<usize>) -> Vec<Value<'t>> {
         let mut cursor = Cursor::new(self.text, range.clone());
         let mut elements = Vec::new();
         let mut read = || -> json::Result<()> {

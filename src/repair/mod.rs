@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::decode::{decode, Encoding, SourceMap};
+use crate::decode::{decode, Decoded, Encoding, SourceMap};
 use crate::span::{LineCol, LineIndex, Span};
 
 pub(crate) use edits::OutputMap;
@@ -331,12 +331,19 @@ impl<'a> Repaired<'a> {
 /// ```
 pub fn repair<'a>(input: &'a [u8], options: &RepairOptions) -> Result<Repaired<'a>, RepairError> {
     let decoded = decode(input);
-    let text: &str = &decoded.text;
+    if crate::json::check(&decoded.text, options.max_depth).is_ok() {
+        return Ok(Repaired::strict(input, decoded));
+    }
+    repair_decoded(input, decoded, options)
+}
 
-    if crate::json::check(text, options.max_depth).is_ok() {
+impl<'a> Repaired<'a> {
+    /// Decoded text that is one strict JSON document already, as it is.
+    pub(crate) fn strict(input: &'a [u8], decoded: Decoded<'a>) -> Self {
+        let text: &str = &decoded.text;
         let start = text.len() - text.trim_start_matches(is_json_whitespace).len();
-        let end = text.trim_end_matches(is_json_whitespace).len();
-        return Ok(Repaired {
+        let end = text.trim_end_matches(is_json_whitespace).len().max(start);
+        Repaired {
             input,
             encoding: decoded.encoding,
             source_map: decoded.source_map,
@@ -345,9 +352,34 @@ pub fn repair<'a>(input: &'a [u8], options: &RepairOptions) -> Result<Repaired<'
             repairs: decoded.repairs,
             notes: Vec::new(),
             output_map: OutputMap::default(),
-        });
+        }
     }
+}
 
+impl<'a> Repaired<'a> {
+    /// Moves text the repair made into `storage`, so that what borrows the
+    /// text may live as long as the input. Returns the text.
+    pub(crate) fn store_text(&mut self, storage: &'a mut String) -> &'a str {
+        let text: &'a str = match std::mem::take(&mut self.text) {
+            Cow::Borrowed(text) => text,
+            Cow::Owned(text) => {
+                *storage = text;
+                let storage: &'a String = storage;
+                storage
+            }
+        };
+        self.text = Cow::Borrowed(text);
+        text
+    }
+}
+
+/// Repairs decoded text with the tolerant parser.
+pub(crate) fn repair_decoded<'a>(
+    input: &'a [u8],
+    decoded: Decoded<'a>,
+    options: &RepairOptions,
+) -> Result<Repaired<'a>, RepairError> {
+    let text: &str = &decoded.text;
     let parsed = parser::parse(text, options.max_depth).map_err(|failure| {
         let span = decoded.source_map.span_to_input(input, failure.span);
         let position = LineIndex::new(input, decoded.encoding).line_col(span.start);
