@@ -81,6 +81,9 @@ struct Frame<'a> {
     object: bool,
     /// Where this object's keys start in `Cursor::keys`.
     key_base: usize,
+    /// Whether a key of this object has escapes, so that keys must be
+    /// compared decoded rather than as written.
+    escaped_keys: bool,
     /// The keys of an object too large for a linear scan.
     large: Option<HashSet<Cow<'a, str>>>,
 }
@@ -94,8 +97,8 @@ pub(crate) struct Cursor<'a> {
     frames: Vec<Frame<'a>>,
     /// Whether the open container has had no member or element yet.
     first: bool,
-    /// The keys of every open object, when duplicates are checked.
-    keys: Option<Vec<Cow<'a, str>>>,
+    /// The keys of every open object, as written, when duplicates are checked.
+    keys: Option<Vec<Str<'a>>>,
 }
 
 impl<'a> Cursor<'a> {
@@ -165,7 +168,7 @@ impl<'a> Cursor<'a> {
             return self.error(self.pos, "nesting deeper than the limit");
         }
         let key_base = self.keys.as_ref().map_or(0, Vec::len);
-        self.frames.push(Frame { object, key_base, large: None });
+        self.frames.push(Frame { object, key_base, escaped_keys: false, large: None });
         self.pos += 1;
         self.first = true;
         Ok(())
@@ -255,16 +258,23 @@ impl<'a> Cursor<'a> {
         let (Some(keys), Some(frame)) = (&mut self.keys, self.frames.last_mut()) else {
             return true;
         };
-        let key = key.decode();
         if let Some(set) = &mut frame.large {
-            return set.insert(key);
+            return set.insert(key.decode());
         }
         let seen = &keys[frame.key_base..];
-        if seen.contains(&key) {
+        frame.escaped_keys |= key.escaped;
+        // Keys as written are equal exactly when their values are, unless an escape is involved.
+        let duplicate = if frame.escaped_keys {
+            let value = key.decode();
+            seen.iter().any(|k| k.decode() == value)
+        } else {
+            seen.iter().any(|k| k.raw == key.raw)
+        };
+        if duplicate {
             return false;
         }
         if seen.len() >= LINEAR_KEY_SCAN {
-            frame.large = Some(keys.drain(frame.key_base..).chain([key]).collect());
+            frame.large = Some(keys.drain(frame.key_base..).chain([key]).map(Str::decode).collect());
         } else {
             keys.push(key);
         }

@@ -589,13 +589,17 @@ impl<'t> Decoder<'t, '_, '_> {
                 let mut targets = Vec::new();
                 let mut index = 0;
                 while cursor.next_element()? {
-                    targets.extend(self.target(cursor, element_at(index))?);
+                    self.target(cursor, element_at(index), &mut targets)?;
                     index += 1;
                 }
                 Ok(Some(targets))
             }
             // One target written without its array.
-            Kind::Object | Kind::String => Ok(Some(self.target(cursor, element_at(0))?.into_iter().collect())),
+            Kind::Object | Kind::String => {
+                let mut targets = Vec::with_capacity(1);
+                self.target(cursor, element_at(0), &mut targets)?;
+                Ok(Some(targets))
+            }
             kind => {
                 let range = cursor.skip_value()?;
                 let message = format!("the target list is {}, not an array", kind.described());
@@ -605,19 +609,28 @@ impl<'t> Decoder<'t, '_, '_> {
         }
     }
 
-    fn target(&mut self, cursor: &mut Cursor<'t>, location: Location<'_>) -> json::Result<Option<ScannedTarget<'t>>> {
+    /// Types one target onto the end of `targets`; one that is not a target
+    /// is reported and left out.
+    fn target(
+        &mut self,
+        cursor: &mut Cursor<'t>,
+        location: Location<'_>,
+        targets: &mut Vec<ScannedTarget<'t>>,
+    ) -> json::Result<()> {
         let kind = cursor.peek()?;
         let start = cursor.position();
         match kind {
             Kind::Object => {
                 cursor.begin_object()?;
-                let mut target = ScannedTarget::default();
+                // Built where it will stay: a target is too large to move cheaply.
+                targets.push(ScannedTarget::default());
+                let target = targets.last_mut().expect("a target was just pushed");
                 while let Some(key) = cursor.next_key()? {
                     let key = key.decode();
                     match lookup(TARGET_KEYS, &key) {
                         Some(name) => {
                             let field = read_value(cursor)?;
-                            self.target_field(&mut target, name, &field, &key, location, |text| text);
+                            self.target_field(target, name, &field, &key, location, |text| text);
                         }
                         None => {
                             let range = cursor.skip_value()?;
@@ -626,19 +639,18 @@ impl<'t> Decoder<'t, '_, '_> {
                     }
                 }
                 target.span = self.span(&(start..cursor.position()));
-                Ok(Some(target))
             }
             Kind::String => {
                 let text = cursor.string()?.decode();
-                Ok(self.powershell_target(&text, start..cursor.position(), location))
+                targets.extend(self.powershell_target(&text, start..cursor.position(), location));
             }
             _ => {
                 let range = cursor.skip_value()?;
                 let message = format!("the target is {}, not an object", kind.described());
                 self.report(DiagnosticCode::InvalidTarget, message, &range, At { location, key: None });
-                Ok(None)
             }
         }
+        Ok(())
     }
 
     /// A target that PowerShell flattened to a `@{…}` string, read back.

@@ -200,15 +200,16 @@ pub enum ScanStatus {
 impl ScanStatus {
     /// Reads a status, ignoring case, spaces, `_` and `-` between words.
     pub fn parse(text: &str) -> ScanStatus {
-        let mut folded = String::with_capacity(text.len());
-        folded.extend(text.chars().filter(|c| !matches!(c, ' ' | '_' | '-')).map(|c| c.to_ascii_lowercase()));
-        match folded.as_str() {
-            "success" => ScanStatus::Success,
-            "partialsuccess" => ScanStatus::PartialSuccess,
-            "fail" => ScanStatus::Fail,
-            "failure" => ScanStatus::Failure,
-            _ => ScanStatus::Other(text.to_owned()),
-        }
+        let folded = || text.bytes().filter(|b| !matches!(b, b' ' | b'_' | b'-')).map(|b| b.to_ascii_lowercase());
+        [
+            ("success", ScanStatus::Success),
+            ("partialsuccess", ScanStatus::PartialSuccess),
+            ("fail", ScanStatus::Fail),
+            ("failure", ScanStatus::Failure),
+        ]
+        .into_iter()
+        .find(|(word, _)| folded().eq(word.bytes()))
+        .map_or_else(|| ScanStatus::Other(text.to_owned()), |(_, status)| status)
     }
 
     /// The canonical spelling, or the text as written for [`ScanStatus::Other`].

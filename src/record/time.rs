@@ -90,6 +90,9 @@ impl Timestamp {
         if let Some(ms) = text.strip_prefix("/Date(").or_else(|| text.strip_prefix("\\/Date(")) {
             return parse_ms_date(ms, text).map(|t| (t, Vec::new()));
         }
+        if let Some(timestamp) = canonical_timestamp(text) {
+            return Ok((timestamp, Vec::new()));
+        }
         let (_, parts) =
             iso_timestamp(text).map_err(|_| TimeError::new(format!("{text:?} is not an ISO 8601 timestamp")))?;
         let date = NaiveDate::from_ymd_opt(parts.year, parts.month, parts.day)
@@ -154,6 +157,30 @@ struct TimestampParts<'a> {
     fraction: &'a str,
     /// Offset east of UTC in seconds; `None` when no zone was written.
     zone: Option<i32>,
+}
+
+/// `yyyy-mm-ddThh:mm:ss[.f]Z` with at most nine fraction digits, the form
+/// the API writes, read without the grammar. `None` for any other text,
+/// which the grammar then reads (or rejects, saying why).
+fn canonical_timestamp(text: &str) -> Option<Timestamp> {
+    let bytes = text.as_bytes();
+    let (clock, rest) = bytes.split_at_checked(19)?;
+    let [y1, y2, y3, y4, b'-', mo1, mo2, b'-', d1, d2, b'T', h1, h2, b':', mi1, mi2, b':', s1, s2] = *clock else {
+        return None;
+    };
+    let number =
+        |digits: &[u8]| digits.iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')));
+    let fraction = match rest {
+        [b'Z'] => &[][..],
+        [b'.', digits @ .., b'Z'] if (1..=9).contains(&digits.len()) => digits,
+        _ => return None,
+    };
+    let nanos = number(fraction)? * 10u32.pow(9 - fraction.len() as u32);
+    let year = number(&[y1, y2, y3, y4])?;
+    let date = NaiveDate::from_ymd_opt(year as i32, number(&[mo1, mo2])?, number(&[d1, d2])?)?;
+    let time = NaiveTime::from_hms_nano_opt(number(&[h1, h2])?, number(&[mi1, mi2])?, number(&[s1, s2])?, nanos)?;
+    let instant = NaiveDateTime::new(date, time).and_utc();
+    Some(Timestamp { instant, fraction_digits: fraction.len() as u8 })
 }
 
 fn digits_n(n: usize) -> impl FnMut(&str) -> IResult<&str, u32> {
@@ -257,6 +284,9 @@ impl ScanDuration {
     /// seconds ≥ 60), and on durations too long for 64-bit ticks.
     pub fn parse(text: &str) -> TimeParse<ScanDuration> {
         let text = text.trim();
+        if let Some(duration) = canonical_time_span(text) {
+            return Ok((duration, Vec::new()));
+        }
         let starts_iso = text.trim_start_matches(['-', '+']).starts_with(['P', 'p']);
         let parts = if starts_iso { iso_duration(text) } else { time_span(text) };
         let (_, parts) = parts.map_err(|_| {
@@ -270,6 +300,32 @@ impl ScanDuration {
     pub fn display(&self, format: DurationFormat) -> impl fmt::Display + '_ {
         DisplayDuration { duration: *self, format }
     }
+}
+
+/// `hh:mm:ss` with at most seven fraction digits, the form the API writes,
+/// read without the grammar: most durations take this path. `None` for any
+/// other text, which the grammar then reads (or rejects, saying why).
+fn canonical_time_span(text: &str) -> Option<ScanDuration> {
+    let bytes = text.as_bytes();
+    let (clock, rest) = bytes.split_at_checked(8)?;
+    let [h1, h2, b':', m1, m2, b':', s1, s2] = *clock else {
+        return None;
+    };
+    let two = |tens: u8, ones: u8| {
+        (tens.is_ascii_digit() && ones.is_ascii_digit()).then(|| i64::from(tens - b'0') * 10 + i64::from(ones - b'0'))
+    };
+    let (hours, minutes, seconds) = (two(h1, h2)?, two(m1, m2)?, two(s1, s2)?);
+    if hours >= 24 || minutes >= 60 || seconds >= 60 {
+        return None;
+    }
+    let fraction = match rest {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=7).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) => {
+            digits.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')) * 10i64.pow(7 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    Some(ScanDuration { ticks: ((hours * 60 + minutes) * 60 + seconds) * TICKS_PER_SECOND + fraction })
 }
 
 /// The fields of a duration as written, before range checks.
@@ -598,6 +654,57 @@ mod tests {
             for format in [DurationFormat::TimeSpan, DurationFormat::Iso8601] {
                 let text = d.display(format).to_string();
                 assert_eq!(ScanDuration::parse(&text).unwrap().0, d, "{text}");
+            }
+        }
+    }
+
+    /// The grammar alone, as `ScanDuration::parse` reads text that is not canonical.
+    fn grammar(text: &str) -> Option<ScanDuration> {
+        let (_, parts) = time_span(text).ok()?;
+        parts.into_duration(text).ok().map(|(duration, _)| duration)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_canonical_fast_path_agrees_with_the_grammar(text in "[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,8})?") {
+            let fast = canonical_time_span(&text);
+            if fast.is_some() {
+                proptest::prop_assert_eq!(fast, grammar(&text), "{}", text);
+            } else {
+                // Out of range, or eight fraction digits: the grammar decides, with its message or note.
+                let fraction_digits = text.split_once('.').map_or(0, |(_, f)| f.len());
+                let in_range = text[..2] < *"24" && text[3..5] < *"60" && text[6..8] < *"60";
+                proptest::prop_assert!(!in_range || fraction_digits > 7, "{}", text);
+            }
+        }
+
+        #[test]
+        fn the_fast_path_takes_nothing_the_grammar_rejects(text in "[0-9:.,+ -]{0,18}") {
+            if let Some(fast) = canonical_time_span(&text) {
+                proptest::prop_assert_eq!(Some(fast), grammar(&text), "{}", text);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_canonical_timestamp_path_agrees_with_the_grammar(
+            text in "[0-9]{4}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{1,10})?Z",
+        ) {
+            let grammar = || {
+                let (_, parts) = iso_timestamp(&text).ok()?;
+                let date = NaiveDate::from_ymd_opt(parts.year, parts.month, parts.day)?;
+                (parts.hour < 24 && parts.minute < 60 && parts.second < 60).then_some(())?;
+                let kept = parts.fraction.len().min(9);
+                let nanos = parts.fraction[..kept].bytes().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'))
+                    * 10u32.pow(9 - kept as u32);
+                let time = NaiveTime::from_hms_nano_opt(parts.hour, parts.minute, parts.second, nanos)?;
+                Some(Timestamp { instant: NaiveDateTime::new(date, time).and_utc(), fraction_digits: kept as u8 })
+            };
+            match canonical_timestamp(&text) {
+                Some(fast) => proptest::prop_assert_eq!(Some(fast), grammar(), "{}", text),
+                // Only what the grammar rejects, or truncates with a note, is left to it.
+                None => proptest::prop_assert!(grammar().is_none() || text.len() > 30, "{}", text),
             }
         }
     }
