@@ -456,7 +456,7 @@ pub(crate) fn check(text: &str, max_depth: usize) -> Result<()> {
 
 /// The length of the run of bytes at the start of `bytes` that need no care
 /// in a string: no quote, backslash or control character.
-fn plain_run(bytes: &[u8]) -> usize {
+pub(crate) fn plain_run(bytes: &[u8]) -> usize {
     // Eight bytes at a time: a word has a byte that needs care when any byte
     // is below 0x20, or equals '"' or '\\' (classic SWAR zero-byte tests).
     const ONES: u64 = 0x0101_0101_0101_0101;

@@ -38,14 +38,15 @@ pub fn read<'a>(
     options: &RepairOptions,
     storage: &'a mut String,
 ) -> Result<(Repaired<'a>, Records<'a>), RepairError> {
-    let decoded = decode(input);
+    let mut decoded = decode(input);
     if let Cow::Borrowed(text) = decoded.text {
         let strict = Repaired::strict(input, decoded);
         if let Some(records) = decode_checked(&strict, text, options.max_depth) {
             return Ok((strict, records));
         }
+        decoded = strict.into_decoded();
     }
-    let mut repaired = repair_decoded(input, decode(input), options)?;
+    let mut repaired = repair_decoded(input, decoded, options)?;
     let text = repaired.store_text(storage);
     let records = decode_text(&repaired, text);
     Ok((repaired, records))

@@ -5,6 +5,7 @@
 //! minimal edit of the input and costs time linear in its size.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 /// One change: replace `start..end` of the decoded text with `insert`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,13 +28,37 @@ struct Anchor {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct OutputMap {
     anchors: Vec<Anchor>,
+    /// The anchor count before the last offset looked up. Typing asks for
+    /// offsets in text order, so the next answer is usually at or just after it.
+    hint: Cell<usize>,
 }
 
+/// How many anchors past the hint a lookup walks before it searches.
+const WALK: usize = 8;
+
 impl OutputMap {
+    /// The number of anchors that start at or before `offset`.
+    fn anchors_before(&self, offset: usize) -> usize {
+        let hint = self.hint.get().min(self.anchors.len());
+        let starts_before = |i: usize| self.anchors[i].out_start <= offset;
+        let found = if hint == 0 || starts_before(hint - 1) {
+            let walked = self.anchors[hint..].iter().take(WALK).take_while(|a| a.out_start <= offset).count();
+            if walked < WALK {
+                hint + walked
+            } else {
+                hint + WALK + self.anchors[hint + WALK..].partition_point(|a| a.out_start <= offset)
+            }
+        } else {
+            self.anchors[..hint].partition_point(|a| a.out_start <= offset)
+        };
+        self.hint.set(found);
+        found
+    }
+
     /// The text offset that output offset `offset` came from. Inserted text
     /// maps to the place it was inserted at.
     pub fn to_text(&self, offset: usize) -> usize {
-        let i = self.anchors.partition_point(|a| a.out_start <= offset);
+        let i = self.anchors_before(offset);
         if i == 0 {
             return offset;
         }
@@ -59,9 +84,7 @@ pub(crate) struct Applied {
 impl Applied {
     /// Applies `edits` (in record order) to `text`.
     pub fn new(text: &str, edits: Vec<Edit>) -> Applied {
-        let mut order: Vec<usize> = (0..edits.len()).collect();
-        // Stable: edits at one position apply in the order they were recorded.
-        order.sort_by_key(|&i| edits[i].start);
+        let order = position_order(edits.iter().map(|e| e.start));
 
         let inserted: usize = edits.iter().map(|e| e.insert.len()).sum();
         let mut output = String::with_capacity(text.len() + inserted);
@@ -80,7 +103,7 @@ impl Applied {
             anchors.push(Anchor { text_start, text_end: cursor, out_start, out_end: output.len() });
         }
         output.push_str(&text[cursor..]);
-        Applied { output, map: OutputMap { anchors }, order, edits }
+        Applied { output, map: OutputMap { anchors, hint: Cell::new(0) }, order, edits }
     }
 
     /// The output offset of text offset `offset`, counting the edits at
@@ -97,6 +120,14 @@ impl Applied {
             None => offset,
         }
     }
+}
+
+/// The indices of `starts` ordered by start, ties in index order: a stable
+/// sort that moves only pairs of numbers, however large the items are.
+pub(crate) fn position_order(starts: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut keys: Vec<(usize, usize)> = starts.enumerate().map(|(i, start)| (start, i)).collect();
+    keys.sort_unstable();
+    keys.into_iter().map(|(_, i)| i).collect()
 }
 
 #[cfg(test)]
@@ -144,5 +175,23 @@ mod tests {
         assert_eq!(applied.output, "[]\n0.5");
         assert_eq!(applied.to_output(3, 1), 3);
         assert_eq!(applied.to_output(5, 2), 6);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hinted_lookups_match_a_search_in_any_order(
+            starts in proptest::collection::vec(0usize..40, 0..60),
+            offsets in proptest::collection::vec(0usize..2000, 1..80),
+        ) {
+            // One insertion every so often, in text order.
+            let mut at = 0;
+            let edits: Vec<Edit> = starts.iter().map(|gap| { at += gap; edit(at, at, "ab") }).collect();
+            let text = "x".repeat(at + 1);
+            let map = Applied::new(&text, edits).map;
+            let fresh = |offset| OutputMap { anchors: map.anchors.clone(), hint: Cell::new(0) }.to_text(offset);
+            for offset in offsets {
+                proptest::prop_assert_eq!(map.to_text(offset), fresh(offset), "offset {}", offset);
+            }
+        }
     }
 }

@@ -354,6 +354,11 @@ impl<'a> Repaired<'a> {
             output_map: OutputMap::default(),
         }
     }
+
+    /// The decoded text a [`Repaired::strict`] was made from, back.
+    pub(crate) fn into_decoded(self) -> Decoded<'a> {
+        Decoded { text: self.text, encoding: self.encoding, source_map: self.source_map, repairs: self.repairs }
+    }
 }
 
 impl<'a> Repaired<'a> {
@@ -389,7 +394,7 @@ pub(crate) fn repair_decoded<'a>(
     let to_input = |span: Span| decoded.source_map.span_to_input(input, span);
     let mut repairs = decoded.repairs;
     repairs.extend(parsed.repairs.into_iter().map(|r| Repair { span: to_input(r.span), ..r }));
-    repairs.sort_by_key(|r| r.span.start);
+    let repairs = in_input_order(repairs);
     let notes = parsed.notes.into_iter().map(|n| Note { span: to_input(n.span), ..n }).collect();
 
     let (text, documents, output_map) = if parsed.edits.is_empty() {
@@ -415,6 +420,16 @@ pub(crate) fn repair_decoded<'a>(
         notes,
         output_map,
     })
+}
+
+/// `repairs` ordered by where they start, those at one place in the order made.
+fn in_input_order(repairs: Vec<Repair>) -> Vec<Repair> {
+    if repairs.is_sorted_by_key(|r| r.span.start) {
+        return repairs;
+    }
+    let order = edits::position_order(repairs.iter().map(|r| r.span.start));
+    let mut slots: Vec<Option<Repair>> = repairs.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 fn is_json_whitespace(c: char) -> bool {

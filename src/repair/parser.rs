@@ -1188,9 +1188,7 @@ impl<'t> Parser<'t> {
         let content_start = i;
         let (content_end, end) = loop {
             if quote == Quote::Double {
-                while i < bytes.len() && !matches!(bytes[i], b'"' | b'\\' | 0..=0x1F) {
-                    i += 1;
-                }
+                i += crate::json::plain_run(&bytes[i..]);
             }
             let Some(&b) = bytes.get(i) else {
                 self.insert(i, "\"", RepairKind::Truncated, "input ends inside a string: closed it");
