@@ -44,7 +44,7 @@ pub mod span;
 
 pub use decode::Encoding;
 pub use diagnostic::{Diagnostic, DiagnosticCode, Severity};
-pub use read::read;
+pub use read::{read, read_each, read_each_with};
 pub use record::{
     decode_records, for_each_session, DurationFormat, Envelope, Records, ScanDuration, ScanSession, ScanStatus,
     ScannedTarget, TargetAddress, Timestamp,

@@ -1,9 +1,13 @@
 //! Bytes to typed records in one call, in one pass over valid input.
+//! [`read`] keeps the records; [`read_each`] hands them on one by one.
 
 use std::borrow::Cow;
+use std::thread::{self, ScopedJoinHandle};
 
 use crate::decode::decode;
-use crate::record::{decode_checked, decode_text, Records};
+use crate::diagnostic::Diagnostic;
+use crate::json;
+use crate::record::{decode_checked, decode_text, for_each_checked, for_each_session, Records, ScanSession};
 use crate::repair::{repair_decoded, RepairError, RepairOptions, Repaired};
 
 /// Reads saved responses: repairs `input` only where it needs it, and types
@@ -50,4 +54,122 @@ pub fn read<'a>(
     let text = repaired.store_text(storage);
     let records = decode_text(&repaired, text);
     Ok((repaired, records))
+}
+
+/// Inputs up to this size are typed whole before any session is handed on;
+/// larger ones are checked on a second thread meanwhile, so that sessions
+/// flow on as soon as the check passes.
+const TYPED_WHOLE: usize = 4 << 20;
+
+/// At most this much input is typed ahead of the check; then typing waits.
+const TYPED_AHEAD: usize = 32 << 20;
+
+/// [`read`] for inputs of any size: hands each session to `on_session`
+/// instead of keeping it, so memory does not grow with the number of
+/// records. Returns the repaired input and the diagnostics.
+///
+/// Valid input is typed in one pass, as by [`read`]. Since a document is
+/// known to be valid only at its end, sessions typed before then are held;
+/// a second thread checks the input meanwhile (faster than typing it), and
+/// once it passes the held sessions are handed on and the rest follow as
+/// they come. Damaged input is repaired first, then typed.
+///
+/// # Errors
+///
+/// Fails as [`repair`](crate::repair()) does.
+pub fn read_each<'a>(
+    input: &'a [u8],
+    options: &RepairOptions,
+    mut on_session: impl FnMut(ScanSession<'_>),
+) -> Result<(Repaired<'a>, Vec<Diagnostic>), RepairError> {
+    read_each_with(input, options, TYPED_WHOLE, &mut on_session)
+}
+
+/// [`read_each`] with the input size past which a second thread checks the
+/// input; the test suite sets it to 0 to take that path on small inputs.
+#[doc(hidden)]
+pub fn read_each_with<'a>(
+    input: &'a [u8],
+    options: &RepairOptions,
+    typed_whole: usize,
+    on_session: &mut dyn FnMut(ScanSession<'_>),
+) -> Result<(Repaired<'a>, Vec<Diagnostic>), RepairError> {
+    let mut decoded = decode(input);
+    if let Cow::Borrowed(text) = decoded.text {
+        let strict = Repaired::strict(input, decoded);
+        let checked = thread::scope(|scope| {
+            let check = (text.len() > typed_whole).then(|| scope.spawn(|| json::check(text, options.max_depth)));
+            let mut gate = Gate { held: Vec::new(), check, state: State::Holding, on_session: &mut *on_session };
+            let typed = for_each_checked(&strict, text, options.max_depth, |session| gate.pass(session));
+            // The thread checks what typing checks, so the two agree.
+            gate.settle(typed.is_some());
+            typed
+        });
+        if let Some(diagnostics) = checked {
+            return Ok((strict, diagnostics));
+        }
+        decoded = strict.into_decoded();
+    }
+    let repaired = repair_decoded(input, decoded, options)?;
+    let diagnostics = for_each_session(&repaired, on_session);
+    Ok((repaired, diagnostics))
+}
+
+/// Holds typed sessions until the input is known to be strict JSON.
+struct Gate<'t, 's, 'f> {
+    held: Vec<ScanSession<'t>>,
+    /// The check of the whole input on a second thread, while it runs.
+    check: Option<ScopedJoinHandle<'s, json::Result<()>>>,
+    state: State,
+    on_session: &'f mut dyn FnMut(ScanSession<'_>),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Not known yet: sessions are held.
+    Holding,
+    /// Strict JSON: sessions go on.
+    Open,
+    /// Not strict JSON: sessions are dropped, and the input will be repaired.
+    Shut,
+}
+
+impl<'t> Gate<'t, '_, '_> {
+    fn pass(&mut self, session: ScanSession<'t>) {
+        match self.state {
+            State::Open => (self.on_session)(session),
+            State::Shut => {}
+            State::Holding => {
+                let ahead = self.held.first().map_or(0, |first| session.span.end.saturating_sub(first.span.start));
+                self.held.push(session);
+                if let Some(check) = &self.check {
+                    if check.is_finished() || ahead > TYPED_AHEAD {
+                        let passed = self.check.take().is_some_and(|check| check.join().is_ok_and(|c| c.is_ok()));
+                        self.settle(passed);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Opens or shuts the gate once it is known whether the input is strict
+    /// JSON, waiting for the check if it still runs.
+    fn settle(&mut self, strict: bool) {
+        // The thread and typing read with the same cursor and limits, so they
+        // agree; were they not to, sessions handed on would come again from
+        // the repaired input. Property tests and the fuzz target hold read_each to read.
+        if let Some(check) = self.check.take() {
+            // Joined either way: a check that panicked counts as failed.
+            let passed = check.join().is_ok_and(|checked| checked.is_ok());
+            debug_assert_eq!(passed, strict, "the check and typing disagree");
+        }
+        debug_assert!(strict || self.state != State::Open, "typing failed after the check passed");
+        if self.state == State::Holding {
+            self.state = if strict { State::Open } else { State::Shut };
+            if strict {
+                self.held.drain(..).for_each(&mut *self.on_session);
+            }
+        }
+        self.held.clear();
+    }
 }

@@ -9,7 +9,7 @@ use common::{damaged_text, scan_history};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use scanhist::emit::{EmitOptions, Format, Level, RowWriter, TARGET_COLUMNS};
-use scanhist::{decode_records, read, repair, DurationFormat, RepairOptions, ScanDuration, Timestamp};
+use scanhist::{decode_records, read, read_each_with, repair, DurationFormat, RepairOptions, ScanDuration, Timestamp};
 
 /// `read` and `repair` + `decode_records` on `input` give the same text,
 /// repairs, notes, records and diagnostics (compared through `Debug`, which
@@ -29,6 +29,32 @@ fn read_agrees_with_two_steps(input: &[u8]) -> Result<(), TestCaseError> {
             prop_assert_eq!(format!("{:?}", records.diagnostics), format!("{:?}", expected.diagnostics));
         }
         (one_pass, two_steps) => prop_assert!(false, "read {:?}, repair {:?}", one_pass.err(), two_steps.err()),
+    }
+    Ok(())
+}
+
+/// `read_each` hands on exactly the sessions `read` keeps, in order, with
+/// the same diagnostics, whether the input is typed whole or checked on a
+/// second thread meanwhile.
+fn read_each_agrees_with_read(input: &[u8]) -> Result<(), TestCaseError> {
+    let options = RepairOptions::default();
+    let mut storage = String::new();
+    let kept = read(input, &options, &mut storage);
+    for typed_whole in [usize::MAX, 0] {
+        let mut handed_on = Vec::new();
+        let each = read_each_with(input, &options, typed_whole, &mut |session| {
+            handed_on.push(format!("{session:?}"));
+        });
+        match (&kept, each) {
+            (Err(kept), Err(each)) => prop_assert_eq!(kept, &each),
+            (Ok((repaired, records)), Ok((each_repaired, diagnostics))) => {
+                prop_assert_eq!(repaired.text(), each_repaired.text());
+                let sessions: Vec<String> = records.sessions().map(|s| format!("{s:?}")).collect();
+                prop_assert_eq!(&sessions, &handed_on);
+                prop_assert_eq!(format!("{:?}", records.diagnostics), format!("{diagnostics:?}"));
+            }
+            (kept, each) => prop_assert!(false, "read {:?}, read_each {:?}", kept.is_ok(), each.is_ok()),
+        }
     }
     Ok(())
 }
@@ -129,6 +155,7 @@ proptest! {
     #[test]
     fn read_agrees_with_repair_then_decode_on_damage(text in damaged_text()) {
         read_agrees_with_two_steps(text.as_bytes())?;
+        read_each_agrees_with_read(text.as_bytes())?;
     }
 
     #[test]
@@ -148,6 +175,7 @@ proptest! {
             _ => drop(bytes.remove(at)),
         }
         read_agrees_with_two_steps(&bytes)?;
+        read_each_agrees_with_read(&bytes)?;
     }
 }
 
@@ -159,6 +187,7 @@ fn read_agrees_with_repair_then_decode_on_the_samples_and_fixtures() {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
             let bytes = std::fs::read(entry.unwrap().path()).unwrap();
             read_agrees_with_two_steps(&bytes).unwrap();
+            read_each_agrees_with_read(&bytes).unwrap();
             checked += 1;
         }
     }

@@ -1,16 +1,30 @@
-//! Typing, CSV and NDJSON on arbitrary bytes: never panic, and the CSV read
-//! back with the csv crate has as many rows as the NDJSON has lines.
+//! Typing, CSV and NDJSON on arbitrary bytes: never panic; the one-pass
+//! `read` and `read_each` (typed whole, or checked on a second thread) find
+//! the sessions `repair` then `decode_records` find; and the CSV read back
+//! with the csv crate has as many rows as the NDJSON has lines.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use scanhist::emit::{EmitOptions, Format, Level, RowWriter};
-use scanhist::{decode_records, repair, RepairOptions};
+use scanhist::{decode_records, read, read_each_with, repair, RepairOptions};
 
 fuzz_target!(|input: &[u8]| {
     let Ok(repaired) = repair(input, &RepairOptions::default()) else {
         return;
     };
     let records = decode_records(&repaired);
+    let expected: Vec<String> = records.sessions().map(|s| format!("{s:?}")).collect();
+    let mut storage = String::new();
+    let (_, one_pass) =
+        read(input, &RepairOptions::default(), &mut storage).expect("read fails only where repair does");
+    assert_eq!(one_pass.sessions().map(|s| format!("{s:?}")).collect::<Vec<_>>(), expected);
+    assert_eq!(format!("{:?}", one_pass.diagnostics), format!("{:?}", records.diagnostics));
+    for typed_whole in [usize::MAX, 0] {
+        let mut handed_on = Vec::new();
+        read_each_with(input, &RepairOptions::default(), typed_whole, &mut |s| handed_on.push(format!("{s:?}")))
+            .expect("read_each fails only where repair does");
+        assert_eq!(handed_on, expected);
+    }
     for level in [Level::Target, Level::Session] {
         let mut csv = RowWriter::new(Vec::new(), EmitOptions { level, ..EmitOptions::default() }).unwrap();
         let ndjson_options = EmitOptions { level, format: Format::Ndjson, ..EmitOptions::default() };

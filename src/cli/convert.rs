@@ -11,8 +11,9 @@ use super::render::{failure, write_findings};
 use super::{ignore_broken_pipe, read_input, ExitStatus, Input};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::emit::{EmitOptions, Format, Level, RowWriter};
-use crate::record::{for_each_session, DurationFormat};
-use crate::repair::{repair, RepairOptions};
+use crate::read::read_each;
+use crate::record::DurationFormat;
+use crate::repair::RepairOptions;
 
 #[derive(Debug, Args)]
 pub(super) struct ConvertArgs {
@@ -147,8 +148,17 @@ fn convert_one<W: Write, L: Write>(
     log: &mut L,
     tally: &mut Tally,
 ) -> io::Result<()> {
-    let repaired = match repair(&input.bytes, &RepairOptions { max_depth }) {
-        Ok(repaired) => repaired,
+    // Rows are written as sessions are typed; no record outlives its rows.
+    let mut written = Ok(());
+    let mut sessions = 0;
+    let read = read_each(&input.bytes, &RepairOptions { max_depth }, |session| {
+        if written.is_ok() {
+            written = rows.write_session(&input.name, &session).map(|_| ());
+            sessions += 1;
+        }
+    });
+    let (repaired, diagnostics) = match read {
+        Ok(read) => read,
         Err(error) => {
             let message = error.kind.to_string();
             failure(&input.name, &error, &message).write_text(log)?;
@@ -156,16 +166,9 @@ fn convert_one<W: Write, L: Write>(
             return Ok(());
         }
     };
-    let index = repaired.line_index();
-    // Rows are written as sessions are typed; no record outlives its rows.
-    let mut written = Ok(());
-    let diagnostics = for_each_session(&repaired, |session| {
-        if written.is_ok() {
-            written = rows.write_session(&input.name, &session).map(|_| ());
-            tally.sessions += 1;
-        }
-    });
     written?;
+    tally.sessions += sessions;
+    let index = repaired.line_index();
 
     tally.repairs += repaired.repairs().len() as u64;
     write_findings(log, &input.name, &repaired, &index)?;

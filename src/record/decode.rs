@@ -81,13 +81,34 @@ fn decode_with<'t>(repaired: &Repaired<'_>, text: &'t str, sink: &mut dyn Sink<'
 /// `max_depth` deep with unique keys.
 pub(crate) fn decode_checked<'t>(strict: &Repaired<'_>, text: &'t str, max_depth: usize) -> Option<Records<'t>> {
     let mut collect = Collect { envelopes: Vec::new(), sessions: Vec::new() };
-    let mut decoder = Decoder::new(strict, text, Some(max_depth), &mut collect);
+    let diagnostics = checked_with(strict, text, max_depth, &mut collect)?;
+    Some(Records { envelopes: collect.envelopes, diagnostics })
+}
+
+/// [`decode_checked`], handing each session to `on_session` as it is typed.
+/// When the text turns out not to be strict JSON, the sessions already
+/// handed over are of its strict beginning, and the result is `None`.
+pub(crate) fn for_each_checked<'t>(
+    strict: &Repaired<'_>,
+    text: &'t str,
+    max_depth: usize,
+    on_session: impl FnMut(ScanSession<'t>),
+) -> Option<Vec<Diagnostic>> {
+    checked_with(strict, text, max_depth, &mut Stream(on_session))
+}
+
+fn checked_with<'t>(
+    strict: &Repaired<'_>,
+    text: &'t str,
+    max_depth: usize,
+    sink: &mut dyn Sink<'t>,
+) -> Option<Vec<Diagnostic>> {
     let [range] = strict.document_ranges() else {
         return None;
     };
+    let mut decoder = Decoder::new(strict, text, Some(max_depth), sink);
     decoder.document(range.clone()).ok()?;
-    let diagnostics = decoder.diagnostics;
-    Some(Records { envelopes: collect.envelopes, diagnostics })
+    Some(decoder.diagnostics)
 }
 
 /// Where typed records go, in input order.
