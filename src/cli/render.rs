@@ -31,47 +31,72 @@ impl Rendered<'_> {
     }
 }
 
-/// The repairs of one input, in input order.
-pub fn repairs<'a>(file: &'a str, repaired: &'a Repaired<'_>, index: &LineIndex<'_>) -> Vec<Rendered<'a>> {
-    repaired
-        .repairs()
-        .iter()
-        .map(|r: &'a Repair| Rendered {
-            file,
-            kind: r.kind.name(),
-            position: index.line_col(r.span.start),
-            span: r.span,
-            message: &r.description,
-        })
-        .collect()
+/// The repairs of one input, in input order, rendered one at a time.
+pub fn repairs<'a>(
+    file: &'a str,
+    repaired: &'a Repaired<'_>,
+    index: &'a LineIndex<'_>,
+) -> impl Iterator<Item = Rendered<'a>> + 'a {
+    repaired.repairs().iter().map(move |r: &'a Repair| Rendered {
+        file,
+        kind: r.kind.name(),
+        position: index.line_col(r.span.start),
+        span: r.span,
+        message: &r.description,
+    })
 }
 
-/// The notes of one input, in input order.
-pub fn notes<'a>(file: &'a str, repaired: &'a Repaired<'_>, index: &LineIndex<'_>) -> Vec<Rendered<'a>> {
-    repaired
-        .notes()
-        .iter()
-        .map(|n: &'a Note| Rendered {
-            file,
-            kind: n.kind.name(),
-            position: index.line_col(n.span.start),
-            span: n.span,
-            message: &n.description,
-        })
-        .collect()
+/// The notes of one input, in input order, rendered one at a time.
+pub fn notes<'a>(
+    file: &'a str,
+    repaired: &'a Repaired<'_>,
+    index: &'a LineIndex<'_>,
+) -> impl Iterator<Item = Rendered<'a>> + 'a {
+    repaired.notes().iter().map(move |n: &'a Note| Rendered {
+        file,
+        kind: n.kind.name(),
+        position: index.line_col(n.span.start),
+        span: n.span,
+        message: &n.description,
+    })
 }
 
-/// Writes the repairs and notes of one input as text lines, in input order.
+/// A sequence serialized from a fresh iterator: a log of a million repairs
+/// is written without holding a million rendered findings.
+pub struct Sequence<F>(pub F);
+
+impl<F, I> Serialize for Sequence<F>
+where
+    F: Fn() -> I,
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq((self.0)())
+    }
+}
+
+/// Writes the repairs and notes of one input as text lines, in input order
+/// (a repair before a note at the same place), one at a time.
 pub fn write_findings<W: Write>(
     out: &mut W,
     file: &str,
     repaired: &Repaired<'_>,
     index: &LineIndex<'_>,
 ) -> io::Result<()> {
-    let mut all = repairs(file, repaired, index);
-    all.extend(notes(file, repaired, index));
-    all.sort_by_key(|finding| finding.span.start);
-    all.iter().try_for_each(|finding| finding.write_text(out))
+    let mut repairs = repairs(file, repaired, index).peekable();
+    let mut notes = notes(file, repaired, index).peekable();
+    loop {
+        let next = match (repairs.peek(), notes.peek()) {
+            (Some(repair), Some(note)) if note.span.start < repair.span.start => notes.next(),
+            (Some(_), _) => repairs.next(),
+            (None, _) => notes.next(),
+        };
+        match next {
+            Some(finding) => finding.write_text(out)?,
+            None => return Ok(()),
+        }
+    }
 }
 
 /// A failure to repair, with its message held for rendering.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::render::{failure, notes, repairs, write_findings, Rendered};
+use super::render::{failure, notes, repairs, write_findings, Rendered, Sequence};
 use super::{ignore_broken_pipe, read_input, ExitStatus, LogFormat};
 use crate::reformat::{reformat, Layout};
 use crate::repair::{repair, RepairOptions, Repaired};
@@ -35,13 +35,13 @@ pub(super) struct RepairArgs {
 
 /// The JSON log of one input.
 #[derive(Serialize)]
-struct JsonLog<'a> {
+struct JsonLog<'a, R: Serialize, N: Serialize> {
     file: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<&'static str>,
     documents: usize,
-    repairs: Vec<Rendered<'a>>,
-    notes: Vec<Rendered<'a>>,
+    repairs: R,
+    notes: N,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<Rendered<'a>>,
 }
@@ -68,8 +68,8 @@ pub(super) fn run(args: &RepairArgs) -> anyhow::Result<ExitStatus> {
                         file: &input.name,
                         encoding: None,
                         documents: 0,
-                        repairs: Vec::new(),
-                        notes: Vec::new(),
+                        repairs: [(); 0],
+                        notes: [(); 0],
                         error: Some(rendered),
                     };
                     serde_json::to_writer(&mut log, &json)?;
@@ -107,13 +107,12 @@ fn write_log<W: Write>(file: &str, repaired: &Repaired<'_>, format: LogFormat, l
     match format {
         LogFormat::Text => write_findings(log, file, repaired, &index)?,
         LogFormat::Json => {
-            let (repairs, notes) = (repairs(file, repaired, &index), notes(file, repaired, &index));
             let json = JsonLog {
                 file,
                 encoding: Some(repaired.encoding().name()),
                 documents: repaired.document_ranges().len(),
-                repairs,
-                notes,
+                repairs: Sequence(|| repairs(file, repaired, &index)),
+                notes: Sequence(|| notes(file, repaired, &index)),
                 error: None,
             };
             serde_json::to_writer(&mut *log, &json)?;
