@@ -14,7 +14,7 @@ use std::time::Duration;
 use corpus::Kind;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use scanhist::emit::{EmitOptions, Format, RowWriter};
-use scanhist::{decode_records, read, repair, RepairOptions, ScanDuration, Timestamp};
+use scanhist::{read, read_each, repair, RepairOptions, ScanDuration, Timestamp};
 
 const BYTES: usize = 4 << 20;
 
@@ -32,14 +32,14 @@ fn serde_baselines<M: criterion::measurement::Measurement>(group: &mut Benchmark
     group.bench_function("serde_json typed borrowed", |b| b.iter(|| black_box(baseline::decode(black_box(input)))));
 }
 
+/// What `scanhist convert` does with one input, writing to memory.
 fn convert(input: &[u8], format: Format) -> Vec<u8> {
-    let repaired = repair(input, &RepairOptions::default()).unwrap();
-    let records = decode_records(&repaired);
     let options = EmitOptions { format, ..EmitOptions::default() };
     let mut rows = RowWriter::new(Vec::with_capacity(input.len()), options).unwrap();
-    for session in records.sessions() {
-        rows.write_session("bench.json", session).unwrap();
-    }
+    read_each(input, &RepairOptions::default(), |session| {
+        rows.write_session("bench.json", &session).unwrap();
+    })
+    .unwrap();
     rows.finish().unwrap()
 }
 
