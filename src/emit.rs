@@ -148,7 +148,7 @@ pub struct RowWriter<W: Write> {
 }
 
 enum Sink<W: Write> {
-    Csv(Box<csv::Writer<W>>),
+    Csv(Box<CsvRows<W>>),
     Ndjson(W),
 }
 
@@ -161,15 +161,9 @@ impl<W: Write> RowWriter<W> {
     pub fn new(out: W, options: EmitOptions) -> io::Result<Self> {
         let sink = match options.format {
             Format::Csv => {
-                // csv-core rescans the rest of a quoted field for quotes each time
-                // its buffer fills, so a field many buffers long costs quadratic
-                // time; 1 MiB keeps even a 100 MB cell to about a hundred rescans.
-                let mut writer = csv::WriterBuilder::new()
-                    .terminator(csv::Terminator::CRLF)
-                    .buffer_capacity(1 << 20)
-                    .from_writer(out);
-                writer.write_record(options.columns()).map_err(io::Error::other)?;
-                Sink::Csv(Box::new(writer))
+                let mut csv = CsvRows::new(out);
+                csv.header(&options.columns())?;
+                Sink::Csv(Box::new(csv))
             }
             Format::Ndjson => Sink::Ndjson(out),
         };
@@ -186,6 +180,9 @@ impl<W: Write> RowWriter<W> {
         // The session's cells are formatted once and repeated on each of its rows.
         self.scratch.0.clear();
         let head = session_cells(source, session, &mut self.scratch);
+        if let Sink::Csv(csv) = &mut self.sink {
+            csv.encode_head(&head, &self.scratch, self.options.neutralize_formulas);
+        }
         let session_text = self.scratch.0.len();
         let before = self.rows;
         match (self.options.level, session.targets.as_deref()) {
@@ -225,7 +222,7 @@ impl<W: Write> RowWriter<W> {
     /// Fails when flushing fails.
     pub fn finish(self) -> io::Result<W> {
         match self.sink {
-            Sink::Csv(writer) => writer.into_inner().map_err(|e| e.into_error()),
+            Sink::Csv(csv) => csv.finish(),
             Sink::Ndjson(mut out) => {
                 out.flush()?;
                 Ok(out)
@@ -234,32 +231,144 @@ impl<W: Write> RowWriter<W> {
     }
 
     fn write_row(&mut self, head: &[Cell<'_>], tail: &[Cell<'_>]) -> io::Result<()> {
-        let cells = head.iter().chain(tail);
-        let scratch = &self.scratch;
         let result = match &mut self.sink {
-            Sink::Csv(writer) => {
-                let neutralize = self.options.neutralize_formulas;
-                let write = || -> csv::Result<()> {
-                    for cell in cells {
-                        match cell {
-                            Cell::Text(value) if neutralize && runs_as_formula(value) => {
-                                self.neutralized += 1;
-                                writer.write_field(format!("'{value}"))?;
-                            }
-                            Cell::Text(value) => writer.write_field(value)?,
-                            Cell::Formatted(range) | Cell::Number(range) => writer.write_field(scratch.get(range))?,
-                            Cell::Empty => writer.write_field("")?,
-                        }
-                    }
-                    writer.write_record(None::<&[u8]>)
-                };
-                write().map_err(io::Error::other)
-            }
-            Sink::Ndjson(out) => write_json_row(out, &self.keys, cells, scratch),
+            Sink::Csv(csv) => csv.row(tail, &self.scratch, self.options.neutralize_formulas).and_then(|neutralized| {
+                self.neutralized += neutralized;
+                csv.end_row()
+            }),
+            Sink::Ndjson(out) => write_json_row(out, &self.keys, head.iter().chain(tail), &self.scratch),
         };
         self.rows += 1;
         result
     }
+}
+
+/// CSV rows (RFC 4180, CRLF) gathered in a buffer and written in large
+/// pieces. A session's cells are encoded once and copied to each of its
+/// rows. Quoting is csv-core's: it decides which fields need quotes, as the
+/// csv crate does; a test compares the bytes with the csv crate's.
+struct CsvRows<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+    quoting: csv_core::Writer,
+    /// The current session's cells, encoded, with the delimiter after them.
+    head: Vec<u8>,
+    /// How many of them were neutralized.
+    head_neutralized: u64,
+}
+
+/// The buffer is written out once it holds this much.
+const CSV_FLUSH: usize = 1 << 16;
+
+impl<W: Write> CsvRows<W> {
+    fn new(out: W) -> Self {
+        CsvRows {
+            out,
+            buf: Vec::with_capacity(2 * CSV_FLUSH),
+            quoting: csv_core::WriterBuilder::new().terminator(csv_core::Terminator::CRLF).build(),
+            head: Vec::new(),
+            head_neutralized: 0,
+        }
+    }
+
+    fn header(&mut self, columns: &[&str]) -> io::Result<()> {
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            write_csv_field(&self.quoting, b"", column.as_bytes(), &mut self.buf)?;
+        }
+        self.end_row()
+    }
+
+    fn encode_head(&mut self, head: &[Cell<'_>], scratch: &Scratch, neutralize: bool) {
+        self.head.clear();
+        self.head_neutralized = 0;
+        for cell in head {
+            let neutralized = encode_cell(&self.quoting, cell, scratch, neutralize, &mut self.head);
+            self.head_neutralized += u64::from(neutralized.expect("writing to a Vec does not fail"));
+            self.head.push(b',');
+        }
+    }
+
+    /// Writes the session's cells and then `tail`; returns how many cells
+    /// were neutralized. A cell larger than the buffer goes straight out.
+    fn row(&mut self, tail: &[Cell<'_>], scratch: &Scratch, neutralize: bool) -> io::Result<u64> {
+        self.buf.extend_from_slice(&self.head);
+        let mut neutralized = self.head_neutralized;
+        for (i, cell) in tail.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            let large = matches!(cell, Cell::Text(value) if value.len() > CSV_FLUSH);
+            let written = if large {
+                self.out.write_all(&self.buf)?;
+                self.buf.clear();
+                encode_cell(&self.quoting, cell, scratch, neutralize, &mut self.out)?
+            } else {
+                encode_cell(&self.quoting, cell, scratch, neutralize, &mut self.buf)?
+            };
+            neutralized += u64::from(written);
+        }
+        Ok(neutralized)
+    }
+
+    fn end_row(&mut self) -> io::Result<()> {
+        self.buf.extend_from_slice(b"\r\n");
+        if self.buf.len() >= CSV_FLUSH {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<W> {
+        self.out.write_all(&self.buf)?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Encodes one cell onto `out`; returns whether it was neutralized.
+fn encode_cell(
+    quoting: &csv_core::Writer,
+    cell: &Cell<'_>,
+    scratch: &Scratch,
+    neutralize: bool,
+    out: &mut impl Write,
+) -> io::Result<bool> {
+    match cell {
+        Cell::Text(value) if neutralize && runs_as_formula(value) => {
+            write_csv_field(quoting, b"'", value.as_bytes(), out)?;
+            Ok(true)
+        }
+        Cell::Text(value) => write_csv_field(quoting, b"", value.as_bytes(), out).map(|()| false),
+        Cell::Formatted(range) | Cell::Number(range) => {
+            write_csv_field(quoting, b"", scratch.get(range).as_bytes(), out).map(|()| false)
+        }
+        Cell::Empty => Ok(false),
+    }
+}
+
+/// Writes `prefix` then `value` as one CSV field: in quotes, with quotes
+/// doubled, when csv-core says the field needs them. One pass over the
+/// field, however long, and no copy of it beyond the output.
+fn write_csv_field(quoting: &csv_core::Writer, prefix: &[u8], value: &[u8], out: &mut impl Write) -> io::Result<()> {
+    if !quoting.should_quote(prefix) && !quoting.should_quote(value) {
+        out.write_all(prefix)?;
+        return out.write_all(value);
+    }
+    out.write_all(b"\"")?;
+    for part in [prefix, value] {
+        let mut rest = part;
+        while let Some(at) = memchr::memchr(b'"', rest) {
+            out.write_all(&rest[..=at])?;
+            out.write_all(b"\"")?;
+            rest = &rest[at + 1..];
+        }
+        out.write_all(rest)?;
+    }
+    out.write_all(b"\"")
 }
 
 /// The cells a session contributes to each of its rows.
@@ -342,6 +451,8 @@ fn write_json_row<'c, W: Write>(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::record::{ScanDuration, ScanStatus, Timestamp};
 
@@ -437,5 +548,38 @@ mod tests {
         let durations = EmitOptions { duration: DurationFormat::Iso8601, ..EmitOptions::default() };
         let (csv, _) = emit(durations, &[session(Some(vec![target("10.0.0.1", "h", -5)]))]);
         assert!(csv.contains(",-PT0.0000005S\r\n"), "{csv}");
+    }
+
+    proptest! {
+        #[test]
+        fn csv_fields_are_the_bytes_the_csv_crate_writes(
+            fields in prop::collection::vec("[a-c,\"\r\n '=é]{0,6}", 2..6),
+            prefix in any::<bool>(),
+        ) {
+            let quoting = csv_core::WriterBuilder::new().terminator(csv_core::Terminator::CRLF).build();
+            let prefix: &[u8] = if prefix { b"'" } else { b"" };
+            let mut ours = Vec::new();
+            for (i, field) in fields.iter().enumerate() {
+                if i > 0 {
+                    ours.push(b',');
+                }
+                write_csv_field(&quoting, prefix, field.as_bytes(), &mut ours).unwrap();
+            }
+            ours.extend_from_slice(b"\r\n");
+            let mut theirs = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+            let prefixed = fields.iter().map(|f| [prefix, f.as_bytes()].concat());
+            theirs.write_record(prefixed).unwrap();
+            prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(theirs.into_inner().unwrap()).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_cell_larger_than_the_buffer_goes_straight_out_whole() {
+        let big = format!("a,\"{}", "x".repeat(3 * CSV_FLUSH));
+        let mut target = target("10.0.0.1", "h", 0);
+        target.error_message = Some(big.clone().into());
+        let (csv, _) = emit(EmitOptions::default(), &[session(Some(vec![target]))]);
+        let row = csv::Reader::from_reader(csv.as_bytes()).records().next().unwrap().unwrap();
+        assert_eq!(&row[15], big);
     }
 }
