@@ -454,6 +454,26 @@ pub(crate) fn check(text: &str, max_depth: usize) -> Result<()> {
     cursor.finish()
 }
 
+/// The documents of `text` when it is a sequence of strict JSON documents
+/// (at most `max_depth` deep, keys unique) each starting on a line of its
+/// own, as NDJSON dumps and appended pages are; `None` otherwise.
+pub(crate) fn check_documents(text: &str, max_depth: usize) -> Option<Vec<Range<usize>>> {
+    let mut documents: Vec<Range<usize>> = Vec::new();
+    let mut cursor = Cursor::new(text, 0..text.len()).max_depth(max_depth).unique_keys();
+    loop {
+        cursor.skip_whitespace();
+        if cursor.pos == text.len() {
+            return (!documents.is_empty()).then_some(documents);
+        }
+        let apart =
+            documents.last().is_none_or(|last| memchr::memchr(b'\n', &cursor.bytes[last.end..cursor.pos]).is_some());
+        if !apart {
+            return None;
+        }
+        documents.push(cursor.skip_value().ok()?);
+    }
+}
+
 /// The length of the run of bytes at the start of `bytes` that need no care
 /// in a string: no quote, backslash or control character.
 pub(crate) fn plain_run(bytes: &[u8]) -> usize {

@@ -385,6 +385,10 @@ pub(crate) fn repair_decoded<'a>(
     options: &RepairOptions,
 ) -> Result<Repaired<'a>, RepairError> {
     let text: &str = &decoded.text;
+    // Strict documents on lines of their own (NDJSON) need no parser.
+    if let Some(documents) = crate::json::check_documents(text, options.max_depth) {
+        return Ok(Repaired { documents, ..Repaired::strict(input, decoded) });
+    }
     let parsed = parser::parse(text, options.max_depth).map_err(|failure| {
         let span = decoded.source_map.span_to_input(input, failure.span);
         let position = LineIndex::new(input, decoded.encoding).line_col(span.start);
@@ -453,7 +457,51 @@ fn is_json_whitespace(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// JSON values of every kind, nested a little.
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i32>().prop_map(serde_json::Value::from),
+            "[a-z\"\\\n é]{0,6}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("[a-c]{1,2}", inner, 0..4)
+                    .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn strict_documents_on_their_own_lines_are_what_the_parser_finds(
+            documents in prop::collection::vec((json_value(), any::<bool>()), 1..6),
+            gaps in prop::collection::vec("[ \t\r]{0,2}\n[ \t\r\n]{0,2}", 6),
+        ) {
+            let mut text = String::new();
+            for (i, (value, pretty)) in documents.iter().enumerate() {
+                text.push_str(&gaps[i]);
+                let json = if *pretty { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) };
+                text.push_str(&json.unwrap());
+            }
+            let parsed = parser::parse(&text, 512).ok().expect("strict documents parse");
+            prop_assert!(parsed.edits.is_empty() && parsed.repairs.is_empty() && parsed.notes.is_empty());
+            let found: Vec<Range<usize>> = parsed.documents.iter().map(|d| d.start..d.end).collect();
+            prop_assert_eq!(crate::json::check_documents(&text, 512), Some(found));
+        }
+
+        #[test]
+        fn documents_sharing_a_line_are_left_to_the_parser(a in json_value(), b in json_value()) {
+            let text = format!("{a} {b}");
+            prop_assert_eq!(crate::json::check_documents(&text, 512), None);
+        }
+    }
 
     proptest::proptest! {
         #[test]
