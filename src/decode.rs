@@ -93,7 +93,7 @@ pub enum SourceMap {
     /// offsets just after one replacement; between entries the map has slope 1.
     Replacements(Vec<(usize, usize)>),
     /// UTF-16. Checkpoints pair text and input offsets at character boundaries,
-    /// at least every 4096 bytes of text; a lookup decodes
+    /// at least every 256 bytes of text; a lookup decodes
     /// forward from the nearest one.
     Utf16 {
         /// Whether the units are big-endian.
@@ -103,8 +103,10 @@ pub enum SourceMap {
     },
 }
 
-/// Text bytes between two UTF-16 checkpoints, at most.
-const UTF16_CHECKPOINT: usize = 4096;
+/// Text bytes between two UTF-16 checkpoints, at most. Typing maps the span
+/// of every session and target, so a lookup must be short: 256 bytes keeps
+/// it to a few dozen units, for 16 bytes of map per 256 of text.
+const UTF16_CHECKPOINT: usize = 256;
 
 impl SourceMap {
     /// The input offset of text offset `offset`. An offset inside a replacement
