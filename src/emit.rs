@@ -7,6 +7,7 @@
 
 use std::fmt::{self, Write as _};
 use std::io::{self, Write};
+use std::net::IpAddr;
 use std::ops::Range;
 
 use crate::record::{DurationFormat, ScanSession, ScannedTarget, TargetAddress};
@@ -122,6 +123,28 @@ impl Scratch {
         value.map_or(Cell::Empty, |v| Cell::Formatted(self.push(v)))
     }
 
+    fn integer(&mut self, value: Option<impl itoa::Integer>) -> Cell<'static> {
+        value.map_or(Cell::Empty, |v| {
+            let start = self.0.len();
+            self.0.push_str(itoa::Buffer::new().format(v));
+            Cell::Number(start..self.0.len())
+        })
+    }
+
+    fn address(&mut self, ip: &IpAddr) -> Cell<'static> {
+        let IpAddr::V4(ip) = ip else {
+            return self.formatted(Some(ip));
+        };
+        let start = self.0.len();
+        for (i, octet) in ip.octets().into_iter().enumerate() {
+            if i > 0 {
+                self.0.push('.');
+            }
+            self.0.push_str(itoa::Buffer::new().format(octet));
+        }
+        Cell::Formatted(start..self.0.len())
+    }
+
     fn number(&mut self, value: Option<impl fmt::Display>) -> Cell<'static> {
         value.map_or(Cell::Empty, |v| Cell::Number(self.push(v)))
     }
@@ -187,7 +210,7 @@ impl<W: Write> RowWriter<W> {
         let before = self.rows;
         match (self.options.level, session.targets.as_deref()) {
             (Level::Session, targets) => {
-                let tail = [self.scratch.number(targets.map(<[_]>::len))];
+                let tail = [self.scratch.integer(targets.map(<[_]>::len))];
                 self.write_row(&head, &tail)?;
             }
             (Level::Target, Some(targets)) if !targets.is_empty() => {
@@ -387,8 +410,8 @@ fn session_cells<'a>(
         text(session.status.as_ref().map(|s| s.as_str())),
         text(session.general_error_message.as_deref()),
         scratch.formatted(session.last_scanned),
-        scratch.number(session.number_of_targets),
-        scratch.number(session.number_of_successfully_scanned_targets),
+        scratch.integer(session.number_of_targets),
+        scratch.integer(session.number_of_successfully_scanned_targets),
     ]
 }
 
@@ -400,10 +423,10 @@ fn target_cells<'a>(
 ) -> [Cell<'a>; 7] {
     let t = target.map(|(_, t)| t);
     [
-        scratch.number(target.map(|(index, _)| index)),
+        scratch.integer(target.map(|(index, _)| index)),
         match t.and_then(|t| t.ip.as_ref()) {
             // An address is checked, so it cannot be a formula; text that is not one can.
-            Some(TargetAddress::Ip(ip)) => scratch.formatted(Some(ip)),
+            Some(TargetAddress::Ip(ip)) => scratch.address(ip),
             Some(TargetAddress::Unparsed(text)) => Cell::Text(text),
             None => Cell::Empty,
         },
