@@ -101,9 +101,9 @@ pub fn read_each_with<'a>(
             let check = (text.len() > typed_whole).then(|| scope.spawn(|| json::check(text, options.max_depth)));
             let mut gate = Gate { held: Vec::new(), check, state: State::Holding, on_session: &mut *on_session };
             let typed = for_each_checked(&strict, text, options.max_depth, |session| gate.pass(session));
-            // The thread checks what typing checks, so the two agree.
             gate.settle(typed.is_some());
-            typed
+            // Only sessions that went on count; a shut gate sends the input to repair.
+            typed.filter(|_| gate.state == State::Open)
         });
         if let Some(diagnostics) = checked {
             return Ok((strict, diagnostics));
@@ -164,6 +164,7 @@ impl<'t> Gate<'t, '_, '_> {
             debug_assert_eq!(passed, strict, "the check and typing disagree");
         }
         debug_assert!(strict || self.state != State::Open, "typing failed after the check passed");
+        debug_assert!(!strict || self.state != State::Shut, "typing passed after the check failed");
         if self.state == State::Holding {
             self.state = if strict { State::Open } else { State::Shut };
             if strict {
