@@ -486,8 +486,12 @@ pub(crate) fn plain_run(bytes: &[u8]) -> usize {
     while let Some(chunk) = bytes.get(i..i + 8) {
         let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
         let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-        if below_space | has_zero(word ^ (ONES * u64::from(b'"'))) | has_zero(word ^ (ONES * u64::from(b'\\'))) != 0 {
-            break;
+        let found =
+            below_space | has_zero(word ^ (ONES * u64::from(b'"'))) | has_zero(word ^ (ONES * u64::from(b'\\')));
+        if found != 0 {
+            // A borrow can flag bytes above a match, never below one: the
+            // lowest flag is the first byte that needs care.
+            return i + (found.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
@@ -700,6 +704,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn plain_runs_end_at_the_first_byte_that_needs_care(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
+            let first = bytes.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').unwrap_or(bytes.len());
+            prop_assert_eq!(plain_run(&bytes), first);
+        }
+
         #[test]
         fn accepts_whatever_serde_json_writes(value in json_value(), pretty in any::<bool>()) {
             let text = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) };
