@@ -31,19 +31,20 @@ impl Rendered<'_> {
     }
 }
 
+impl<'a> Rendered<'a> {
+    fn at(file: &'a str, index: &LineIndex<'_>, kind: &'a str, span: Span, message: &'a str) -> Self {
+        Rendered { file, kind, position: index.line_col(span.start), span, message }
+    }
+}
+
 /// The repairs of one input, in input order, rendered one at a time.
 pub fn repairs<'a>(
     file: &'a str,
     repaired: &'a Repaired<'_>,
     index: &'a LineIndex<'_>,
 ) -> impl Iterator<Item = Rendered<'a>> + 'a {
-    repaired.repairs().iter().map(move |r: &'a Repair| Rendered {
-        file,
-        kind: r.kind.name(),
-        position: index.line_col(r.span.start),
-        span: r.span,
-        message: &r.description,
-    })
+    let render = move |r: &'a Repair| Rendered::at(file, index, r.kind.name(), r.span, &r.description);
+    repaired.repairs().iter().map(render)
 }
 
 /// The notes of one input, in input order, rendered one at a time.
@@ -52,13 +53,8 @@ pub fn notes<'a>(
     repaired: &'a Repaired<'_>,
     index: &'a LineIndex<'_>,
 ) -> impl Iterator<Item = Rendered<'a>> + 'a {
-    repaired.notes().iter().map(move |n: &'a Note| Rendered {
-        file,
-        kind: n.kind.name(),
-        position: index.line_col(n.span.start),
-        span: n.span,
-        message: &n.description,
-    })
+    let render = move |n: &'a Note| Rendered::at(file, index, n.kind.name(), n.span, &n.description);
+    repaired.notes().iter().map(render)
 }
 
 /// A sequence serialized from a fresh iterator: a log of a million repairs
