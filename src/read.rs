@@ -98,7 +98,10 @@ pub fn read_each_with<'a>(
     if let Cow::Borrowed(text) = decoded.text {
         let strict = Repaired::strict(input, decoded);
         let checked = thread::scope(|scope| {
-            let check = (text.len() > typed_whole).then(|| scope.spawn(|| json::check(text, options.max_depth)));
+            // Without a thread (none wanted, or none to be had) the input is typed whole first.
+            let check = (text.len() > typed_whole)
+                .then(|| thread::Builder::new().spawn_scoped(scope, || json::check(text, options.max_depth)).ok())
+                .flatten();
             let mut gate = Gate { held: Vec::new(), check, state: State::Holding, on_session: &mut *on_session };
             let typed = for_each_checked(&strict, text, options.max_depth, |session| gate.pass(session));
             gate.settle(typed.is_some());
