@@ -312,8 +312,9 @@ impl<'a> Repaired<'a> {
 
 /// Repairs `input` into strict JSON.
 ///
-/// Decodes the bytes (UTF-8, UTF-16, BOMs), then tries a strict parse; only
-/// input that fails it, or has duplicate keys, goes through the tolerant
+/// Decodes the bytes (UTF-8, UTF-16, BOMs), then tries a strict parse, as
+/// one document or as strict documents on lines of their own (NDJSON); only
+/// input that fails both, or has duplicate keys, goes through the tolerant
 /// parser. The result keeps every document found, in order.
 ///
 /// # Errors
