@@ -31,10 +31,18 @@ impl Rendered<'_> {
     }
 }
 
-impl<'a> Rendered<'a> {
-    fn at(file: &'a str, index: &LineIndex<'_>, kind: &'a str, span: Span, message: &'a str) -> Self {
+/// `findings` rendered one at a time; `parts` gives each one's kind name,
+/// span and message.
+fn rendered<'a, T>(
+    file: &'a str,
+    index: &'a LineIndex<'_>,
+    findings: &'a [T],
+    parts: impl Fn(&'a T) -> (&'a str, Span, &'a str) + 'a,
+) -> impl Iterator<Item = Rendered<'a>> + 'a {
+    findings.iter().map(move |finding| {
+        let (kind, span, message) = parts(finding);
         Rendered { file, kind, position: index.line_col(span.start), span, message }
-    }
+    })
 }
 
 /// The repairs of one input, in input order, rendered one at a time.
@@ -43,8 +51,7 @@ pub fn repairs<'a>(
     repaired: &'a Repaired<'_>,
     index: &'a LineIndex<'_>,
 ) -> impl Iterator<Item = Rendered<'a>> + 'a {
-    let render = move |r: &'a Repair| Rendered::at(file, index, r.kind.name(), r.span, &r.description);
-    repaired.repairs().iter().map(render)
+    rendered(file, index, repaired.repairs(), |r: &'a Repair| (r.kind.name(), r.span, &*r.description))
 }
 
 /// The notes of one input, in input order, rendered one at a time.
@@ -53,8 +60,7 @@ pub fn notes<'a>(
     repaired: &'a Repaired<'_>,
     index: &'a LineIndex<'_>,
 ) -> impl Iterator<Item = Rendered<'a>> + 'a {
-    let render = move |n: &'a Note| Rendered::at(file, index, n.kind.name(), n.span, &n.description);
-    repaired.notes().iter().map(render)
+    rendered(file, index, repaired.notes(), |n: &'a Note| (n.kind.name(), n.span, &*n.description))
 }
 
 /// A sequence serialized from a fresh iterator: a log of a million repairs

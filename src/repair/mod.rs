@@ -331,11 +331,7 @@ impl<'a> Repaired<'a> {
 /// assert_eq!(kinds, ["single-quotes", "single-quotes", "trailing-comma"]);
 /// ```
 pub fn repair<'a>(input: &'a [u8], options: &RepairOptions) -> Result<Repaired<'a>, RepairError> {
-    let decoded = decode(input);
-    if crate::json::check(&decoded.text, options.max_depth).is_ok() {
-        return Ok(Repaired::strict(input, decoded));
-    }
-    repair_decoded(input, decoded, options)
+    repair_decoded(input, decode(input), options)
 }
 
 impl<'a> Repaired<'a> {
@@ -379,14 +375,15 @@ impl<'a> Repaired<'a> {
     }
 }
 
-/// Repairs decoded text with the tolerant parser.
+/// Repairs decoded text: strict documents (one, or several on lines of their
+/// own) come back as they are, in one pass; anything else goes through the
+/// tolerant parser.
 pub(crate) fn repair_decoded<'a>(
     input: &'a [u8],
     decoded: Decoded<'a>,
     options: &RepairOptions,
 ) -> Result<Repaired<'a>, RepairError> {
     let text: &str = &decoded.text;
-    // Strict documents on lines of their own (NDJSON) need no parser.
     if let Some(documents) = crate::json::check_documents(text, options.max_depth) {
         return Ok(Repaired { documents, ..Repaired::strict(input, decoded) });
     }
