@@ -8,6 +8,12 @@
 //! and UTF-8 bytes, cut escapes, and one long line with many repairs (the
 //! shape that made column lookups quadratic before the line index continued
 //! from its last lookup).
+//!
+//! The `diagnostics` smoke of session 2 found a real crash: a plural-named
+//! field (`orgId`) holding an array whose first element is an array. Typing
+//! takes the first string of such a field, and after the strict cursor came
+//! in it re-read the outer array for each level instead of the element, so
+//! it recursed until the stack overflowed. It now follows each element.
 
 use std::fs;
 
@@ -58,4 +64,9 @@ fn convert_target_utf16_fragments_in_utf8_text() {
 #[test]
 fn diagnostics_target_one_long_line_of_repairs() {
     check_fuzz_properties(&fixture("diagnostics-long-line-timeout.bin"));
+}
+
+#[test]
+fn diagnostics_target_an_array_first_in_a_plural_field() {
+    check_fuzz_properties(&fixture("diagnostics-nested-plural-arrays.bin"));
 }

@@ -278,3 +278,18 @@ fn a_run_of_bare_records_between_pages_is_an_envelope_of_its_own() {
     let first = &records.envelopes[0].span;
     assert_eq!(&input[first.start..first.end], r#"{"sessionId": "r1"}, {"sessionId": "r2"}"#);
 }
+
+#[test]
+fn a_plural_field_takes_the_first_string_of_nested_arrays() {
+    let nested = records(r#"{"value": [{"orgId": [["o1", "o2"], "o3"], "sessionId": []}]}"#);
+    let session = nested.sessions().next().unwrap();
+    assert_eq!(session.org_id.as_deref(), Some("o1"));
+    assert_eq!(session.session_id, None);
+    // One finding per array that held more than one value, each at the field.
+    assert_eq!(codes(&nested), [DiagnosticCode::SeveralValues, DiagnosticCode::SeveralValues]);
+    assert!(nested.diagnostics.iter().all(|d| d.pointer == "/value/0/orgId"));
+
+    // Nested to the depth limit: a loop, not a recursion per level.
+    let deep = format!(r#"{{"value": [{{"orgId": {}"o"{}}}]}}"#, "[".repeat(500), "]".repeat(500));
+    assert_eq!(records(&deep).sessions().next().unwrap().org_id.as_deref(), Some("o"));
+}

@@ -745,37 +745,43 @@ impl<'t> Decoder<'t, '_, '_> {
     where
         't: 'v,
     {
-        match field.value {
-            Value::Text(text) | Value::Number(text) | Value::Bool(text) => Some(Cow::Borrowed(text)),
-            Value::String(text) => Some(text.decode()),
-            Value::Null => None,
-            Value::Container(Kind::Array) => {
-                let elements = self.elements(&field.span);
-                if elements.len() > 1 {
-                    let message = format!("{} values given where one belongs; kept the first", elements.len());
-                    self.report(DiagnosticCode::SeveralValues, message, &field.span, at);
+        // Arrays in arrays are followed to their first string by a loop: nesting
+        // is bounded only by the depth limit. Findings point at the field.
+        let (mut value, mut span) = (field.value, field.span.clone());
+        loop {
+            return match value {
+                Value::Text(text) | Value::Number(text) | Value::Bool(text) => Some(Cow::Borrowed(text)),
+                Value::String(text) => Some(text.decode()),
+                Value::Null => None,
+                Value::Container(Kind::Array) => {
+                    let elements = self.elements(&span);
+                    if elements.len() > 1 {
+                        let message = format!("{} values given where one belongs; kept the first", elements.len());
+                        self.report(DiagnosticCode::SeveralValues, message, &field.span, at);
+                    }
+                    let first = elements.into_iter().next()?;
+                    (value, span) = (first.value, first.span);
+                    continue;
                 }
-                let first = elements.into_iter().next()?;
-                // Findings about the element point at the field, as the user wrote it.
-                self.text(&Field { value: first, span: field.span.clone() }, at)
-            }
-            Value::Container(_) => {
-                self.report(DiagnosticCode::InvalidValue, "expected a string, found an object", &field.span, at);
-                None
-            }
+                Value::Container(_) => {
+                    let message = "expected a string, found an object";
+                    self.report(DiagnosticCode::InvalidValue, message, &field.span, at);
+                    None
+                }
+            };
         }
     }
 
     /// The elements of the array at `range`, read again: only plural-named
     /// fields holding arrays take this path.
-    fn elements(&self, range: &Range<usize>) -> Vec<Value<'t>> {
+    fn elements(&self, range: &Range<usize>) -> Vec<Field<'t>> {
         let mut cursor = Cursor::new(self.text, range.clone());
         let mut elements = Vec::new();
         let mut read = || -> json::Result<()> {
             cursor.peek()?;
             cursor.begin_array()?;
             while cursor.next_element()? {
-                elements.push(read_value(&mut cursor)?.value);
+                elements.push(read_value(&mut cursor)?);
             }
             Ok(())
         };
