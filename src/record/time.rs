@@ -5,7 +5,7 @@
 //! digits in are 7 digits out. Durations are whole ticks; nothing passes
 //! through floating point.
 
-use std::fmt::{self, Write};
+use std::fmt;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc};
 use nom::branch::alt;
@@ -126,24 +126,31 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with a `Z`, with as many fraction digits as the input.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Fields directly rather than strftime, which re-parses its pattern on every call.
+        // Digits directly rather than strftime or `write!`: a row writer
+        // formats one of these per session.
         let t = self.instant;
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            t.year(),
-            t.month(),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )?;
+        let mut out = Ascii::new();
+        let year = t.year();
+        if year < 0 {
+            // As `{:04}` writes it: the sign counts towards the width.
+            out.push(b'-');
+            out.digits(u64::from(year.unsigned_abs()), 3);
+        } else {
+            out.digits(u64::from(year.unsigned_abs()), 4);
+        }
+        for (separator, field) in
+            [(b'-', t.month()), (b'-', t.day()), (b'T', t.hour()), (b':', t.minute()), (b':', t.second())]
+        {
+            out.push(separator);
+            out.digits(u64::from(field), 2);
+        }
         let digits = u32::from(self.fraction_digits);
         if digits > 0 {
-            let fraction = t.timestamp_subsec_nanos() / 10u32.pow(9 - digits);
-            write!(f, ".{fraction:0width$}", width = digits as usize)?;
+            out.push(b'.');
+            out.digits(u64::from(t.timestamp_subsec_nanos() / 10u32.pow(9 - digits)), digits as usize);
         }
-        f.write_char('Z')
+        out.push(b'Z');
+        f.write_str(out.as_str())
     }
 }
 
@@ -454,65 +461,111 @@ struct DisplayDuration {
 impl fmt::Display for DisplayDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ticks = self.duration.ticks;
-        let sign = if ticks < 0 { "-" } else { "" };
         let magnitude = ticks.unsigned_abs();
         let per_second = TICKS_PER_SECOND as u64;
         let (whole_seconds, fraction) = (magnitude / per_second, magnitude % per_second);
+        let mut out = Ascii::new();
+        if ticks < 0 {
+            out.push(b'-');
+        }
         match self.format {
             DurationFormat::Seconds => {
-                write!(f, "{sign}{whole_seconds}")?;
-                write_fraction(f, fraction, 7)
+                out.digits(whole_seconds, 1);
+                out.fraction(fraction, 7);
             }
             DurationFormat::Milliseconds => {
-                write!(f, "{sign}{}", magnitude / 10_000)?;
-                write_fraction(f, magnitude % 10_000, 4)
+                out.digits(magnitude / 10_000, 1);
+                out.fraction(magnitude % 10_000, 4);
             }
             DurationFormat::TimeSpan => {
                 let (days, rest) = (whole_seconds / 86_400, whole_seconds % 86_400);
-                f.write_str(sign)?;
                 if days > 0 {
-                    write!(f, "{days}.")?;
+                    out.digits(days, 1);
+                    out.push(b'.');
                 }
-                write!(f, "{:02}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60)?;
+                out.digits(rest / 3600, 2);
+                out.push(b':');
+                out.digits(rest % 3600 / 60, 2);
+                out.push(b':');
+                out.digits(rest % 60, 2);
                 if fraction > 0 {
-                    write!(f, ".{fraction:07}")?;
+                    out.push(b'.');
+                    out.digits(fraction, 7);
                 }
-                Ok(())
             }
             DurationFormat::Iso8601 => {
                 let (days, rest) = (whole_seconds / 86_400, whole_seconds % 86_400);
                 let (hours, minutes, seconds) = (rest / 3600, rest % 3600 / 60, rest % 60);
-                write!(f, "{sign}P")?;
+                out.push(b'P');
                 if days > 0 {
-                    write!(f, "{days}D")?;
+                    out.digits(days, 1);
+                    out.push(b'D');
                 }
                 if hours > 0 || minutes > 0 || seconds > 0 || fraction > 0 || days == 0 {
-                    f.write_char('T')?;
+                    out.push(b'T');
                     if hours > 0 {
-                        write!(f, "{hours}H")?;
+                        out.digits(hours, 1);
+                        out.push(b'H');
                     }
                     if minutes > 0 {
-                        write!(f, "{minutes}M")?;
+                        out.digits(minutes, 1);
+                        out.push(b'M');
                     }
                     if seconds > 0 || fraction > 0 || (hours == 0 && minutes == 0) {
-                        write!(f, "{seconds}")?;
-                        write_fraction(f, fraction, 7)?;
-                        f.write_char('S')?;
+                        out.digits(seconds, 1);
+                        out.fraction(fraction, 7);
+                        out.push(b'S');
                     }
                 }
-                Ok(())
             }
         }
+        f.write_str(out.as_str())
     }
 }
 
-/// Writes `.` and `value` as `width` digits without trailing zeros; nothing for 0.
-fn write_fraction(f: &mut fmt::Formatter<'_>, value: u64, width: usize) -> fmt::Result {
-    if value == 0 {
-        return Ok(());
+/// ASCII text built on the stack and written with one `write_str`, without
+/// the formatting machinery: long enough for any timestamp or duration.
+struct Ascii {
+    bytes: [u8; 48],
+    len: usize,
+}
+
+impl Ascii {
+    fn new() -> Self {
+        Ascii { bytes: [0; 48], len: 0 }
     }
-    let digits = format!("{value:0width$}");
-    write!(f, ".{}", digits.trim_end_matches('0'))
+
+    fn push(&mut self, byte: u8) {
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+
+    /// `value` in decimal, zero-padded to at least `width` digits.
+    fn digits(&mut self, value: u64, width: usize) {
+        let mut buffer = itoa::Buffer::new();
+        let text = buffer.format(value).as_bytes();
+        for _ in text.len()..width {
+            self.push(b'0');
+        }
+        self.bytes[self.len..self.len + text.len()].copy_from_slice(text);
+        self.len += text.len();
+    }
+
+    /// `.` and `value` as `width` digits without trailing zeros; nothing for 0.
+    fn fraction(&mut self, value: u64, width: usize) {
+        if value == 0 {
+            return;
+        }
+        self.push(b'.');
+        self.digits(value, width);
+        while self.bytes[self.len - 1] == b'0' {
+            self.len -= 1;
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).expect("only ASCII is pushed")
+    }
 }
 
 #[cfg(test)]
@@ -655,6 +708,83 @@ mod tests {
                 let text = d.display(format).to_string();
                 assert_eq!(ScanDuration::parse(&text).unwrap().0, d, "{text}");
             }
+        }
+    }
+
+    /// The duration formats as `write!` writes them, to hold the digit writer to.
+    fn reference_duration(ticks: i64, format: DurationFormat) -> String {
+        let sign = if ticks < 0 { "-" } else { "" };
+        let magnitude = ticks.unsigned_abs();
+        let (whole, fraction) = (magnitude / 10_000_000, magnitude % 10_000_000);
+        let trimmed = |value: u64, width: usize| {
+            let digits = format!("{value:0width$}");
+            if value == 0 {
+                String::new()
+            } else {
+                format!(".{}", digits.trim_end_matches('0'))
+            }
+        };
+        let (days, rest) = (whole / 86_400, whole % 86_400);
+        let (hours, minutes, seconds) = (rest / 3600, rest % 3600 / 60, rest % 60);
+        match format {
+            DurationFormat::Seconds => format!("{sign}{whole}{}", trimmed(fraction, 7)),
+            DurationFormat::Milliseconds => format!("{sign}{}{}", magnitude / 10_000, trimmed(magnitude % 10_000, 4)),
+            DurationFormat::TimeSpan => {
+                let days = if days > 0 { format!("{days}.") } else { String::new() };
+                let fraction = if fraction > 0 { format!(".{fraction:07}") } else { String::new() };
+                format!("{sign}{days}{hours:02}:{minutes:02}:{seconds:02}{fraction}")
+            }
+            DurationFormat::Iso8601 => {
+                let mut text = format!("{sign}P");
+                if days > 0 {
+                    text += &format!("{days}D");
+                }
+                if hours > 0 || minutes > 0 || seconds > 0 || fraction > 0 || days == 0 {
+                    text.push('T');
+                    if hours > 0 {
+                        text += &format!("{hours}H");
+                    }
+                    if minutes > 0 {
+                        text += &format!("{minutes}M");
+                    }
+                    if seconds > 0 || fraction > 0 || (hours == 0 && minutes == 0) {
+                        text += &format!("{seconds}{}S", trimmed(fraction, 7));
+                    }
+                }
+                text
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn durations_are_written_as_write_would(
+            ticks in proptest::prop_oneof![proptest::prelude::any::<i64>(), -10_000_000_000i64..10_000_000_000, proptest::strategy::Just(i64::MIN)],
+        ) {
+            for format in [DurationFormat::Seconds, DurationFormat::Milliseconds, DurationFormat::TimeSpan, DurationFormat::Iso8601] {
+                let written = ScanDuration::from_ticks(ticks).display(format).to_string();
+                proptest::prop_assert_eq!(written, reference_duration(ticks, format), "{} ticks", ticks);
+            }
+        }
+
+        #[test]
+        fn timestamps_are_written_as_write_would(
+            seconds in proptest::prop_oneof![-70_000_000_000i64..260_000_000_000, 0i64..4_000_000_000],
+            nanos in 0u32..1_000_000_000,
+            digits in 0u8..=9,
+        ) {
+            let instant = DateTime::from_timestamp(seconds, nanos).expect("in chrono's range");
+            let t = Timestamp { instant, fraction_digits: digits };
+            let mut expected = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                instant.year(), instant.month(), instant.day(), instant.hour(), instant.minute(), instant.second()
+            );
+            if digits > 0 {
+                let fraction = nanos / 10u32.pow(9 - u32::from(digits));
+                expected += &format!(".{fraction:0width$}", width = usize::from(digits));
+            }
+            expected.push('Z');
+            proptest::prop_assert_eq!(t.to_string(), expected);
         }
     }
 
