@@ -36,7 +36,8 @@ fn serde_baselines<M: criterion::measurement::Measurement>(group: &mut Benchmark
 fn convert(input: &[u8], format: Format) -> Vec<u8> {
     let options = EmitOptions { format, ..EmitOptions::default() };
     let mut rows = RowWriter::new(Vec::with_capacity(input.len()), options).unwrap();
-    read_each(input, &RepairOptions::default(), |session| {
+    let mut storage = String::new();
+    read_each(input, &RepairOptions::default(), &mut storage, |session| {
         rows.write_session("bench.json", &session).unwrap();
     })
     .unwrap();

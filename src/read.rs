@@ -7,7 +7,7 @@ use std::thread::{self, ScopedJoinHandle};
 use crate::decode::decode;
 use crate::diagnostic::Diagnostic;
 use crate::json;
-use crate::record::{decode_checked, decode_text, for_each_checked, for_each_session, Records, ScanSession};
+use crate::record::{decode_checked, decode_text, for_each_checked, for_each_in_text, Records, ScanSession};
 use crate::repair::{repair_decoded, RepairError, RepairOptions, Repaired};
 
 /// Reads saved responses: repairs `input` only where it needs it, and types
@@ -72,17 +72,34 @@ const TYPED_AHEAD: usize = 32 << 20;
 /// known to be valid only at its end, sessions typed before then are held;
 /// a second thread checks the input meanwhile (faster than typing it), and
 /// once it passes the held sessions are handed on and the rest follow as
-/// they come. Damaged input is repaired first, then typed.
+/// they come. Damaged input is repaired first, then typed, and the repaired
+/// text is kept in `storage`. Sessions borrow from `input` or `storage`, so
+/// they may be kept, or handed to another thread, for as long as both live.
 ///
 /// # Errors
 ///
 /// Fails as [`repair`](crate::repair()) does.
+///
+/// # Examples
+///
+/// ```
+/// let mut storage = String::new();
+/// let input = br#"{"value": [{"sessionId": "a"}, {"sessionId": "b",}]}"#;
+/// let mut ids = Vec::new();
+/// let (repaired, _diagnostics) = scanhist::read_each(input, &Default::default(), &mut storage, |session| {
+///     ids.push(session.session_id);
+/// })?;
+/// assert_eq!(repaired.repairs().len(), 1);
+/// assert_eq!(ids, [Some("a".into()), Some("b".into())]);
+/// # Ok::<(), scanhist::RepairError>(())
+/// ```
 pub fn read_each<'a>(
     input: &'a [u8],
     options: &RepairOptions,
-    mut on_session: impl FnMut(ScanSession<'_>),
+    storage: &'a mut String,
+    mut on_session: impl FnMut(ScanSession<'a>),
 ) -> Result<(Repaired<'a>, Vec<Diagnostic>), RepairError> {
-    read_each_with(input, options, TYPED_WHOLE, &mut on_session)
+    read_each_with(input, options, TYPED_WHOLE, storage, &mut on_session)
 }
 
 /// [`read_each`] with the input size past which a second thread checks the
@@ -92,7 +109,8 @@ pub fn read_each_with<'a>(
     input: &'a [u8],
     options: &RepairOptions,
     typed_whole: usize,
-    on_session: &mut dyn FnMut(ScanSession<'_>),
+    storage: &'a mut String,
+    on_session: &mut dyn FnMut(ScanSession<'a>),
 ) -> Result<(Repaired<'a>, Vec<Diagnostic>), RepairError> {
     let mut decoded = decode(input);
     if let Cow::Borrowed(text) = decoded.text {
@@ -113,8 +131,9 @@ pub fn read_each_with<'a>(
         }
         decoded = strict.into_decoded();
     }
-    let repaired = repair_decoded(input, decoded, options)?;
-    let diagnostics = for_each_session(&repaired, on_session);
+    let mut repaired = repair_decoded(input, decoded, options)?;
+    let text = repaired.store_text(storage);
+    let diagnostics = for_each_in_text(&repaired, text, on_session);
     Ok((repaired, diagnostics))
 }
 
@@ -124,7 +143,7 @@ struct Gate<'t, 's, 'f> {
     /// The check of the whole input on a second thread, while it runs.
     check: Option<ScopedJoinHandle<'s, json::Result<()>>>,
     state: State,
-    on_session: &'f mut dyn FnMut(ScanSession<'_>),
+    on_session: &'f mut dyn FnMut(ScanSession<'t>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -201,3 +201,67 @@ fn output_file_option_writes_there() {
     assert_eq!((code, stdout.as_str()), (0, ""));
     assert_eq!(csv_rows(&fs::read_to_string(out).unwrap()).len(), 3);
 }
+
+/// A response of `sessions` sessions, each with two targets; `damaged`
+/// leaves a trailing comma in every target list.
+fn large_response(sessions: usize, damaged: bool) -> String {
+    let comma = if damaged { "," } else { "" };
+    let records: Vec<String> = (0..sessions)
+        .map(|i| {
+            format!(
+                r#"{{"sessionId": "s{i:06}", "scanStatus": "Success", "LastScanned": "2024-03-05T09:41:07.1234567Z",
+"scannedTargets": [{{"ip": "10.0.{}.{}", "hostname": "host-{i}", "scanDuration": "00:03:12.5000000"}},
+{{"ip": "fe80::{i:x}", "hostname": "=cmd|' /C calc'!A0", "errorMessage": "timeout \"{i}\"", "scanStatus": "Failure"}}{comma}]}}"#,
+                i / 256 % 256,
+                i % 256
+            )
+        })
+        .collect();
+    format!("{{\"value\": [\n{}\n]}}\n", records.join(",\n"))
+}
+
+/// The rows the library writes for `text`, typed whole and written on one thread.
+fn rows_written_inline(text: &str, source: &str) -> String {
+    let mut storage = String::new();
+    let (_, records) = scanhist::read(text.as_bytes(), &Default::default(), &mut storage).unwrap();
+    let mut rows = scanhist::emit::RowWriter::new(Vec::new(), Default::default()).unwrap();
+    for session in records.sessions() {
+        rows.write_session(source, session).unwrap();
+    }
+    String::from_utf8(rows.finish().unwrap()).unwrap()
+}
+
+#[test]
+fn large_inputs_written_alongside_typing_give_the_rows_of_one_thread_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    for damaged in [false, true] {
+        // Over 1 MiB, so rows are written on a second thread as sessions are typed.
+        let text = large_response(12_000, damaged);
+        assert!(text.len() > 2 << 20, "{} bytes", text.len());
+        let file = dir.path().join("large.json");
+        fs::write(&file, &text).unwrap();
+        let name = file.to_str().unwrap();
+
+        let (code, stdout, stderr) = run(&["convert", name]);
+        assert_eq!(code, 0, "{stderr}");
+        let expected = rows_written_inline(&text, name);
+        assert_eq!(stdout.lines().count(), 24_001);
+        assert!(stdout == expected, "damaged: {damaged}; the rows differ from the library's");
+        let repairs = if damaged { "12000 repairs" } else { "0 repairs" };
+        assert!(stderr.ends_with(&format!("12000 sessions, 24000 rows; {repairs}; 0 errors, 0 warnings, 0 notes; 12000 CSV cells neutralized against formula injection\n")), "{stderr}");
+    }
+}
+
+#[test]
+fn a_failing_output_stops_a_large_conversion_with_its_error() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("large.json");
+    fs::write(&file, large_response(12_000, false)).unwrap();
+    let (code, stdout, stderr) = run(&["convert", "-o", "/dev/full", file.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+}

@@ -41,8 +41,8 @@ fn read_each_agrees_with_read(input: &[u8]) -> Result<(), TestCaseError> {
     let mut storage = String::new();
     let kept = read(input, &options, &mut storage);
     for typed_whole in [usize::MAX, 0] {
-        let mut handed_on = Vec::new();
-        let each = read_each_with(input, &options, typed_whole, &mut |session| {
+        let (mut handed_on, mut each_storage) = (Vec::new(), String::new());
+        let each = read_each_with(input, &options, typed_whole, &mut each_storage, &mut |session| {
             handed_on.push(format!("{session:?}"));
         });
         match (&kept, each) {

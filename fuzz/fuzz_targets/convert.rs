@@ -20,9 +20,11 @@ fuzz_target!(|input: &[u8]| {
     assert_eq!(one_pass.sessions().map(|s| format!("{s:?}")).collect::<Vec<_>>(), expected);
     assert_eq!(format!("{:?}", one_pass.diagnostics), format!("{:?}", records.diagnostics));
     for typed_whole in [usize::MAX, 0] {
-        let mut handed_on = Vec::new();
-        read_each_with(input, &RepairOptions::default(), typed_whole, &mut |s| handed_on.push(format!("{s:?}")))
-            .expect("read_each fails only where repair does");
+        let (mut handed_on, mut storage) = (Vec::new(), String::new());
+        read_each_with(input, &RepairOptions::default(), typed_whole, &mut storage, &mut |s| {
+            handed_on.push(format!("{s:?}"))
+        })
+        .expect("read_each fails only where repair does");
         assert_eq!(handed_on, expected);
     }
     for level in [Level::Target, Level::Session] {

@@ -3,6 +3,9 @@
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Mutex, PoisonError};
+use std::{mem, panic, thread};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -13,6 +16,7 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::emit::{EmitOptions, Format, Level, RowWriter};
 use crate::read::read_each;
 use crate::record::DurationFormat;
+use crate::record::ScanSession;
 use crate::repair::RepairOptions;
 
 #[derive(Debug, Args)]
@@ -104,9 +108,10 @@ pub(super) fn run(args: &ConvertArgs) -> anyhow::Result<ExitStatus> {
         },
         neutralize_formulas: !args.no_neutralize,
     };
-    let out: Box<dyn Write> = match &args.output {
+    // Sent to a writer thread for large inputs, so not stdout's lock.
+    let out: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?),
-        None => Box::new(io::stdout().lock()),
+        None => Box::new(io::stdout()),
     };
     let mut rows = RowWriter::new(BufWriter::with_capacity(1 << 16, out), options).context("cannot write output")?;
     let mut log = BufWriter::new(io::stderr().lock());
@@ -140,8 +145,15 @@ pub(super) fn run(args: &ConvertArgs) -> anyhow::Result<ExitStatus> {
     })
 }
 
+/// Inputs at least this large are typed on one thread while their rows are
+/// written on another.
+const WRITTEN_ALONGSIDE: usize = 1 << 20;
+
+/// Typed sessions go to the writer thread in batches of about this much input.
+const BATCH_BYTES: usize = 256 << 10;
+
 /// Repairs, types and writes one input, logging what it finds.
-fn convert_one<W: Write, L: Write>(
+fn convert_one<W: Write + Send, L: Write>(
     input: &Input,
     max_depth: usize,
     rows: &mut RowWriter<W>,
@@ -149,12 +161,47 @@ fn convert_one<W: Write, L: Write>(
     tally: &mut Tally,
 ) -> io::Result<()> {
     // Rows are written as sessions are typed; no record outlives its rows.
-    let mut written = Ok(());
-    let mut sessions = 0;
-    let read = read_each(&input.bytes, &RepairOptions { max_depth }, |session| {
-        if written.is_ok() {
-            written = rows.write_session(&input.name, &session).map(|_| ());
-            sessions += 1;
+    let options = RepairOptions { max_depth };
+    let mut storage = String::new();
+    // Locked by the writer thread, or here when there is none.
+    let rows = Mutex::new(rows);
+    let (read, written) = thread::scope(|scope| {
+        let (to_writer, batches) = mpsc::sync_channel(2);
+        let writer = (input.bytes.len() >= WRITTEN_ALONGSIDE)
+            .then(|| {
+                let write = || write_batches(&rows, &input.name, batches);
+                thread::Builder::new().spawn_scoped(scope, write).ok()
+            })
+            .flatten();
+        match writer {
+            Some(writer) => {
+                let (mut batch, mut batch_bytes) = (Vec::new(), 0);
+                let read = read_each(&input.bytes, &options, &mut storage, |session| {
+                    batch_bytes += session.span.len();
+                    batch.push(session);
+                    if batch_bytes >= BATCH_BYTES {
+                        // A writer that stopped, its output failing, says why when joined.
+                        let _ = to_writer.send(mem::take(&mut batch));
+                        batch_bytes = 0;
+                    }
+                });
+                let _ = to_writer.send(batch);
+                drop(to_writer);
+                (read, writer.join().unwrap_or_else(|panicked| panic::resume_unwind(panicked)))
+            }
+            None => {
+                let mut rows = rows.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut written = Ok(0);
+                let read = read_each(&input.bytes, &options, &mut storage, |session| {
+                    if let Ok(sessions) = &mut written {
+                        match rows.write_session(&input.name, &session) {
+                            Ok(_) => *sessions += 1,
+                            Err(error) => written = Err(error),
+                        }
+                    }
+                });
+                (read, written)
+            }
         }
     });
     let (repaired, diagnostics) = match read {
@@ -166,8 +213,7 @@ fn convert_one<W: Write, L: Write>(
             return Ok(());
         }
     };
-    written?;
-    tally.sessions += sessions;
+    tally.sessions += written?;
     let index = repaired.line_index();
 
     tally.repairs += repaired.repairs().len() as u64;
@@ -181,6 +227,24 @@ fn convert_one<W: Write, L: Write>(
         }
     }
     Ok(())
+}
+
+/// Writes the rows of each batch of sessions as it comes; returns how many
+/// sessions were written, or the first error, after which it stops.
+fn write_batches<W: Write>(
+    rows: &Mutex<&mut RowWriter<W>>,
+    source: &str,
+    batches: Receiver<Vec<ScanSession<'_>>>,
+) -> io::Result<u64> {
+    let mut rows = rows.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut sessions = 0;
+    for batch in batches {
+        for session in &batch {
+            rows.write_session(source, session)?;
+            sessions += 1;
+        }
+    }
+    Ok(sessions)
 }
 
 fn write_diagnostic<L: Write>(

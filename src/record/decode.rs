@@ -62,7 +62,16 @@ pub(crate) fn decode_text<'t>(repaired: &Repaired<'_>, text: &'t str) -> Records
 /// session to `on_session` as soon as it is typed instead of keeping it, so
 /// memory does not grow with the number of records. Returns the diagnostics.
 pub fn for_each_session<'r>(repaired: &'r Repaired<'_>, on_session: impl FnMut(ScanSession<'r>)) -> Vec<Diagnostic> {
-    decode_with(repaired, repaired.text(), &mut Stream(on_session))
+    for_each_in_text(repaired, repaired.text(), on_session)
+}
+
+/// [`for_each_session`] where `text`, `repaired`'s text, may outlive `repaired`.
+pub(crate) fn for_each_in_text<'t>(
+    repaired: &Repaired<'_>,
+    text: &'t str,
+    on_session: impl FnMut(ScanSession<'t>),
+) -> Vec<Diagnostic> {
+    decode_with(repaired, text, &mut Stream(on_session))
 }
 
 fn decode_with<'t>(repaired: &Repaired<'_>, text: &'t str, sink: &mut dyn Sink<'t>) -> Vec<Diagnostic> {

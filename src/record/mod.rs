@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
-pub(crate) use decode::{decode_checked, decode_text, for_each_checked};
+pub(crate) use decode::{decode_checked, decode_text, for_each_checked, for_each_in_text};
 pub use decode::{decode_records, for_each_session, Records};
 pub use time::{DurationFormat, ScanDuration, TimeNote, Timestamp};
 
