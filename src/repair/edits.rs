@@ -6,6 +6,9 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::ops::Range;
+
+use super::parser::Document;
 
 /// One change: replace `start..end` of the decoded text with `insert`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,54 +74,83 @@ impl OutputMap {
     }
 }
 
-/// The result of applying edits: the output, and what is needed to map
-/// positions between it and the text.
+/// The result of applying edits: the output, what is needed to map positions
+/// between it and the text, and where the documents are in it.
 pub(crate) struct Applied {
     pub output: String,
     pub map: OutputMap,
-    /// Edit indices in application order: by position, then by record order.
-    order: Vec<usize>,
-    edits: Vec<Edit>,
+    /// Each document's range in the output.
+    pub documents: Vec<Range<usize>>,
 }
 
 impl Applied {
-    /// Applies `edits` (in record order) to `text`.
-    pub fn new(text: &str, edits: Vec<Edit>) -> Applied {
+    /// Applies `edits` (in record order) to `text`, and finds where each of
+    /// `documents` lies in the output.
+    ///
+    /// The edits become the offset map's anchors in their own allocation, so
+    /// at most one of the two is held beside the output: with a repair on
+    /// every record they are the largest things held after the text.
+    pub fn new(text: &str, mut edits: Vec<Edit>, documents: Vec<Document>) -> Applied {
         let order = position_order(edits.iter().map(|e| e.start));
+        // A document boundary lies after the edits before its offset, and after
+        // those at its offset recorded before it: count them in position order
+        // while the record order is known.
+        let edits_before = |offset: usize, recorded_before: usize| {
+            order.partition_point(|&i| {
+                let start = edits[i].start;
+                start < offset || (start == offset && i < recorded_before)
+            })
+        };
+        let boundaries: Vec<[(usize, usize); 2]> = documents
+            .into_iter()
+            .map(|d| [(d.start, edits_before(d.start, d.first_edit)), (d.end, edits_before(d.end, d.end_edit))])
+            .collect();
+        permute(&mut edits, order);
 
         let inserted: usize = edits.iter().map(|e| e.insert.len()).sum();
         let mut output = String::with_capacity(text.len() + inserted);
-        let mut anchors = Vec::with_capacity(edits.len());
         let mut cursor = 0;
-        for &i in &order {
-            let edit = &edits[i];
-            if edit.start > cursor {
-                output.push_str(&text[cursor..edit.start]);
-                cursor = edit.start;
-            }
-            let out_start = output.len();
-            output.push_str(&edit.insert);
-            let text_start = cursor;
-            cursor = cursor.max(edit.end);
-            anchors.push(Anchor { text_start, text_end: cursor, out_start, out_end: output.len() });
-        }
+        // std collects mapped items into the vector's own allocation (in-place
+        // iteration) when they are no larger, as an anchor is than an edit.
+        let anchors: Vec<Anchor> = edits
+            .into_iter()
+            .map(|edit| {
+                if edit.start > cursor {
+                    output.push_str(&text[cursor..edit.start]);
+                    cursor = edit.start;
+                }
+                let out_start = output.len();
+                output.push_str(&edit.insert);
+                let text_start = cursor;
+                cursor = cursor.max(edit.end);
+                Anchor { text_start, text_end: cursor, out_start, out_end: output.len() }
+            })
+            .collect();
         output.push_str(&text[cursor..]);
-        Applied { output, map: OutputMap { anchors, hint: Cell::new(0) }, order, edits }
-    }
 
-    /// The output offset of text offset `offset`, counting the edits at
-    /// `offset` that were recorded before edit number `recorded_before`.
-    pub fn to_output(&self, offset: usize, recorded_before: usize) -> usize {
-        let k = self.order.partition_point(|&i| {
-            let edit = &self.edits[i];
-            edit.start < offset || (edit.start == offset && i < recorded_before)
-        });
         // After the first `k` edits, output and text differ as the k-th anchor says.
-        match k.checked_sub(1).map(|last| self.map.anchors[last]) {
+        let to_output = |(offset, edits_before): (usize, usize)| match edits_before.checked_sub(1) {
             // An offset inside deleted text maps to where the deletion ends in the output.
-            Some(anchor) => offset.saturating_sub(anchor.text_end) + anchor.out_end,
+            Some(last) => offset.saturating_sub(anchors[last].text_end) + anchors[last].out_end,
             None => offset,
+        };
+        let documents = boundaries.into_iter().map(|[start, end]| to_output(start)..to_output(end)).collect();
+        Applied { output, map: OutputMap { anchors, hint: Cell::new(0) }, documents }
+    }
+}
+
+/// Moves `items` into `order` in place: slot i takes the item at `order[i]`.
+pub(crate) fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    // Follow each cycle of the permutation.
+    for start in 0..order.len() {
+        let mut i = start;
+        while order[i] != start {
+            let from = order[i];
+            items.swap(i, from);
+            order[i] = i;
+            i = from;
         }
+        order[i] = i;
     }
 }
 
@@ -143,13 +175,13 @@ mod tests {
         let text = "a{b}c";
         // Recorded: delete 'b', insert ']' after '}', then '[' before '{'.
         let edits = vec![edit(2, 3, ""), edit(4, 4, "]"), edit(1, 1, "[")];
-        let applied = Applied::new(text, edits);
+        let applied = Applied::new(text, edits, Vec::new());
         assert_eq!(applied.output, "a[{}]c");
     }
 
     #[test]
     fn insertions_at_one_place_keep_record_order() {
-        let applied = Applied::new("x", vec![edit(1, 1, ":"), edit(1, 1, "["), edit(1, 1, "]")]);
+        let applied = Applied::new("x", vec![edit(1, 1, ":"), edit(1, 1, "["), edit(1, 1, "]")], Vec::new());
         assert_eq!(applied.output, "x:[]");
     }
 
@@ -157,7 +189,7 @@ mod tests {
     fn maps_output_offsets_back_to_text() {
         let text = "{'a':1,}";
         let edits = vec![edit(1, 2, "\""), edit(3, 4, "\""), edit(6, 7, "")];
-        let applied = Applied::new(text, edits);
+        let applied = Applied::new(text, edits, Vec::new());
         assert_eq!(applied.output, "{\"a\":1}");
         let map = &applied.map;
         assert_eq!(map.to_text(0), 0);
@@ -168,13 +200,25 @@ mod tests {
     }
 
     #[test]
-    fn to_output_separates_edits_by_record_order() {
+    fn document_boundaries_separate_edits_by_record_order() {
         // A separator (edit 0) belongs before a document starting at 3; the
         // document's own insertion (edit 1) belongs inside it.
-        let applied = Applied::new("[] .5", vec![edit(2, 3, "\n"), edit(3, 3, "0")]);
+        let documents = vec![
+            Document { start: 0, end: 2, first_edit: 0, end_edit: 0 },
+            Document { start: 3, end: 5, first_edit: 1, end_edit: 2 },
+        ];
+        let applied = Applied::new("[] .5", vec![edit(2, 3, "\n"), edit(3, 3, "0")], documents);
         assert_eq!(applied.output, "[]\n0.5");
-        assert_eq!(applied.to_output(3, 1), 3);
-        assert_eq!(applied.to_output(5, 2), 6);
+        assert_eq!(applied.documents, [0..2, 3..6]);
+    }
+
+    #[test]
+    fn a_document_after_an_insertion_recorded_inside_it_starts_before_it() {
+        // `[` recorded while the document was open, at its first byte: inside it.
+        let documents = vec![Document { start: 0, end: 2, first_edit: 0, end_edit: 2 }];
+        let applied = Applied::new("{},", vec![edit(2, 3, ""), edit(0, 0, "[")], documents);
+        assert_eq!(applied.output, "[{}");
+        assert_eq!(applied.documents, [0..3]);
     }
 
     proptest::proptest! {
@@ -187,7 +231,7 @@ mod tests {
             let mut at = 0;
             let edits: Vec<Edit> = starts.iter().map(|gap| { at += gap; edit(at, at, "ab") }).collect();
             let text = "x".repeat(at + 1);
-            let map = Applied::new(&text, edits).map;
+            let map = Applied::new(&text, edits, Vec::new()).map;
             let fresh = |offset| OutputMap { anchors: map.anchors.clone(), hint: Cell::new(0) }.to_text(offset);
             for offset in offsets {
                 proptest::prop_assert_eq!(map.to_text(offset), fresh(offset), "offset {}", offset);

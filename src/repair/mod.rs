@@ -408,13 +408,8 @@ pub(crate) fn repair_decoded<'a>(
         let documents = parsed.documents.iter().map(|d| d.start..d.end).collect();
         (decoded.text, documents, OutputMap::default())
     } else {
-        let applied = edits::Applied::new(text, parsed.edits);
-        let documents = parsed
-            .documents
-            .iter()
-            .map(|d| applied.to_output(d.start, d.first_edit)..applied.to_output(d.end, d.end_edit))
-            .collect();
-        (Cow::Owned(applied.output), documents, applied.map)
+        let applied = edits::Applied::new(text, parsed.edits, parsed.documents);
+        (Cow::Owned(applied.output), applied.documents, applied.map)
     };
 
     Ok(Repaired {
@@ -432,20 +427,8 @@ pub(crate) fn repair_decoded<'a>(
 /// Orders `repairs` by where they start, those at one place in the order
 /// made, in place.
 fn in_input_order(repairs: &mut [Repair]) {
-    if repairs.is_sorted_by_key(|r| r.span.start) {
-        return;
-    }
-    let mut order = edits::position_order(repairs.iter().map(|r| r.span.start));
-    // Follow each cycle of the permutation: slot i takes the repair at order[i].
-    for start in 0..order.len() {
-        let mut i = start;
-        while order[i] != start {
-            let from = order[i];
-            repairs.swap(i, from);
-            order[i] = i;
-            i = from;
-        }
-        order[i] = i;
+    if !repairs.is_sorted_by_key(|r| r.span.start) {
+        edits::permute(repairs, edits::position_order(repairs.iter().map(|r| r.span.start)));
     }
 }
 
