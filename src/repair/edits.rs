@@ -218,7 +218,7 @@ mod tests {
         let documents = vec![Document { start: 0, end: 2, first_edit: 0, end_edit: 2 }];
         let applied = Applied::new("{},", vec![edit(2, 3, ""), edit(0, 0, "[")], documents);
         assert_eq!(applied.output, "[{}");
-        assert_eq!(applied.documents, [0..3]);
+        assert_eq!(applied.documents, [Range { start: 0, end: 3 }]);
     }
 
     proptest::proptest! {

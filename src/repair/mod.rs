@@ -11,6 +11,7 @@ mod parser;
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -154,11 +155,12 @@ pub struct Repair {
     /// The bytes of the original input it concerns; empty for an insertion.
     pub span: Span,
     /// One line saying what was done, lowercase, without a trailing period.
-    pub description: Cow<'static, str>,
+    /// Repairs that say the same share one copy.
+    pub description: Arc<str>,
 }
 
 impl Repair {
-    pub(crate) fn new(kind: RepairKind, span: Span, description: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn new(kind: RepairKind, span: Span, description: impl Into<Arc<str>>) -> Self {
         Repair { kind, span, description: description.into() }
     }
 }
@@ -190,7 +192,7 @@ pub struct Note {
     /// The bytes of the original input it concerns.
     pub span: Span,
     /// One line saying what was found.
-    pub description: Cow<'static, str>,
+    pub description: Arc<str>,
 }
 
 /// Limits for [`repair`].
@@ -482,6 +484,27 @@ mod tests {
             let text = format!("{a} {b}");
             prop_assert_eq!(crate::json::check_documents(&text, 512), None);
         }
+    }
+
+    #[test]
+    fn repairs_that_say_the_same_share_one_description() {
+        let text = "[{\"a\": 1,}, {\"a\": 2,}, {\"a\": 3,}]";
+        let repaired = repair(text.as_bytes(), &RepairOptions::default()).unwrap();
+        let descriptions: Vec<&Arc<str>> = repaired.repairs().iter().map(|r| &r.description).collect();
+        assert_eq!(descriptions.len(), 3);
+        assert!(descriptions.iter().all(|d| &***d == "removed a trailing comma"), "{descriptions:?}");
+        assert!(descriptions.windows(2).all(|pair| Arc::ptr_eq(pair[0], pair[1])));
+    }
+
+    #[test]
+    fn more_distinct_descriptions_than_are_remembered_each_say_their_own() {
+        // Twelve keys, each unquoted twice: more than the shared copies kept.
+        let members: Vec<String> = (0..24).map(|i| format!("k{}: {i}", i % 12)).collect();
+        let text = format!("{{{}}}", members.join(", "));
+        let repaired = repair(text.as_bytes(), &RepairOptions::default()).unwrap();
+        let said: Vec<&str> = repaired.repairs().iter().map(|r| &*r.description).collect();
+        let expected: Vec<String> = (0..24).map(|i| format!("quoted the key \"k{}\"", i % 12)).collect();
+        assert_eq!(said, expected);
     }
 
     proptest::proptest! {

@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::edits::Edit;
 use super::{Note, NoteKind, Repair, RepairErrorKind, RepairKind};
@@ -179,6 +180,31 @@ struct Parser<'t> {
     last_document_end: Option<usize>,
     garbage: Option<Garbage>,
     jsonp_open: bool,
+    descriptions: Descriptions,
+}
+
+/// Hands out shared copies of the descriptions said lately. Damage repeats
+/// itself (a repair on every record says one of a few things), and a copy per
+/// repair would be the largest thing held after the text.
+#[derive(Default)]
+struct Descriptions {
+    recent: [Option<Arc<str>>; RECENT_DESCRIPTIONS],
+    next: usize,
+}
+
+/// How many distinct descriptions [`Descriptions`] remembers.
+const RECENT_DESCRIPTIONS: usize = 8;
+
+impl Descriptions {
+    fn get(&mut self, text: Cow<'static, str>) -> Arc<str> {
+        if let Some(shared) = self.recent.iter().flatten().find(|d| ***d == *text) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.recent[self.next] = Some(Arc::clone(&shared));
+        self.next = (self.next + 1) % RECENT_DESCRIPTIONS;
+        shared
+    }
 }
 
 fn is_json_whitespace(b: u8) -> bool {
@@ -234,6 +260,7 @@ impl<'t> Parser<'t> {
             last_document_end: None,
             garbage: None,
             jsonp_open: false,
+            descriptions: Descriptions::default(),
         }
     }
 
@@ -244,7 +271,8 @@ impl<'t> Parser<'t> {
     }
 
     fn repair(&mut self, kind: RepairKind, span: Span, description: impl Into<Cow<'static, str>>) {
-        self.repairs.push(Repair::new(kind, span, description));
+        let description = self.descriptions.get(description.into());
+        self.repairs.push(Repair { kind, span, description });
     }
 
     /// Deletes `span` as a repair of `kind`, merging with an identical repair
@@ -256,7 +284,8 @@ impl<'t> Parser<'t> {
                 repair.span.end = span.end;
                 edit.end = span.end;
                 if kind == RepairKind::UnexpectedCharacter {
-                    repair.description = Cow::Owned(format!("removed {} unexpected bytes", repair.span.len()));
+                    let description = format!("removed {} unexpected bytes", repair.span.len());
+                    repair.description = self.descriptions.get(description.into());
                 }
                 return;
             }
@@ -796,9 +825,7 @@ impl<'t> Parser<'t> {
             self.notes.push(Note {
                 kind: NoteKind::DuplicateKey,
                 span,
-                description: Cow::Owned(format!(
-                    "duplicate key {key:?}; both are kept, and a typed field takes the last"
-                )),
+                description: format!("duplicate key {key:?}; both are kept, and a typed field takes the last").into(),
             });
         }
     }
@@ -1225,8 +1252,9 @@ impl<'t> Parser<'t> {
                     } else {
                         let repair = &mut self.repairs[control_repair];
                         repair.span.end = i + 1;
-                        repair.description =
-                            Cow::Owned(format!("escaped {control_characters} raw control characters inside a string"));
+                        let description =
+                            format!("escaped {control_characters} raw control characters inside a string");
+                        repair.description = self.descriptions.get(description.into());
                     }
                     i += 1;
                 }
