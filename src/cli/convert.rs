@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::render::{failure, write_findings};
-use super::{ignore_broken_pipe, read_input, ExitStatus, Input};
+use super::{bulk_stdout, ignore_broken_pipe, read_input, ExitStatus, Input};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::emit::{EmitOptions, Format, Level, RowWriter};
 use crate::read::read_each;
@@ -111,7 +111,7 @@ pub(super) fn run(args: &ConvertArgs) -> anyhow::Result<ExitStatus> {
     // Sent to a writer thread for large inputs, so not stdout's lock.
     let out: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?),
-        None => Box::new(io::stdout()),
+        None => bulk_stdout(),
     };
     let mut rows = RowWriter::new(BufWriter::with_capacity(1 << 16, out), options).context("cannot write output")?;
     let mut log = BufWriter::new(io::stderr().lock());

@@ -9,7 +9,7 @@ mod render;
 mod repair;
 
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -74,6 +74,21 @@ fn read_input(path: Option<&PathBuf>) -> anyhow::Result<Input> {
             Ok(Input { name: "-".to_owned(), bytes })
         }
     }
+}
+
+/// Stdout for bulk output, buffered by the caller. std's stdout is line
+/// buffered, which scans every write for its last newline (a whole repaired
+/// file, when written at once); on Unix this writes to a duplicate of the
+/// descriptor instead. Nothing else in a command writes to stdout.
+fn bulk_stdout() -> Box<dyn Write + Send> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = io::stdout().as_fd().try_clone_to_owned() {
+            return Box::new(fs::File::from(fd));
+        }
+    }
+    Box::new(io::stdout())
 }
 
 /// Treats a closed pipe on stdout (`scanhist … | head`) as a normal end.

@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::render::{failure, notes, repairs, write_findings, Rendered, Sequence};
-use super::{ignore_broken_pipe, read_input, ExitStatus, LogFormat};
+use super::{bulk_stdout, ignore_broken_pipe, read_input, ExitStatus, LogFormat};
 use crate::reformat::{reformat, Layout};
 use crate::repair::{repair, RepairOptions, Repaired};
 
@@ -83,8 +83,7 @@ pub(super) fn run(args: &RepairArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn write_documents(repaired: &Repaired<'_>, args: &RepairArgs) -> io::Result<()> {
-    let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = BufWriter::with_capacity(1 << 16, bulk_stdout());
     let layout = match (args.compact, args.pretty) {
         (true, _) => Some(Layout::Compact),
         (_, true) => Some(Layout::Pretty),
