@@ -120,7 +120,7 @@ impl<'a> LineIndex<'a> {
     fn count_chars(&self, bytes: &[u8]) -> usize {
         match self.encoding.unit_order() {
             // Each invalid sequence is one U+FFFD in the decoded text.
-            None => match std::str::from_utf8(bytes) {
+            None => match simdutf8::basic::from_utf8(bytes) {
                 Ok(text) => text.chars().count(),
                 Err(_) => bytes
                     .utf8_chunks()
