@@ -430,7 +430,7 @@ pub(crate) fn repair_decoded<'a>(
 /// made, in place.
 fn in_input_order(repairs: &mut [Repair]) {
     if !repairs.is_sorted_by_key(|r| r.span.start) {
-        edits::permute(repairs, edits::position_order(repairs.iter().map(|r| r.span.start)));
+        edits::permute(repairs, edits::position_order(repairs.len(), |i| repairs[i].span.start));
     }
 }
 
