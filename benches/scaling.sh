@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Reproduces the scaling, pathological-input and memory table in BENCHMARKS.md:
+# `scanhist convert FILE -o /dev/null` on the generated corpus and on inputs
+# built to be hard, with hyperfine's median time and /usr/bin/time's peak RSS.
+# Installs hyperfine, jq and GNU time (Debian) itself.
+#
+#   benches/scaling.sh                 # 50 MB corpus, 5 runs each
+#   MB=10 RUNS=3 benches/scaling.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MB=${MB:-50}
+RUNS=${RUNS:-5}
+OUT=${OUT:-target/scaling}
+mkdir -p "$OUT"
+OUT=$(realpath "$OUT")
+
+if ! command -v jq >/dev/null || ! command -v hyperfine >/dev/null || [ ! -x /usr/bin/time ]; then
+    apt-get update -qq && apt-get install -y -qq jq hyperfine time >/dev/null
+fi
+
+echo "== build and inputs" >&2
+cargo build --release --quiet --bin scanhist --example gen_corpus
+target/release/examples/gen_corpus "$OUT/corpus" "$MB" >&2
+target/release/examples/gen_corpus "$OUT/corpus-tenth" "$((MB / 10))" >&2
+P="$OUT/pathological"
+mkdir -p "$P"
+# One 100 MB string: a hostname.
+{
+    printf '{"value":[{"sessionId":"s","scannedTargets":[{"ip":"10.0.0.1","hostname":"'
+    head -c 100000000 /dev/zero | tr '\0' x
+    printf '"}]}]}\n'
+} > "$P/string.json"
+# A repair on every line: 1.47 M records, each its own document with a trailing comma.
+# (yes | head ends yes with SIGPIPE, which pipefail would count as a failure.)
+head -n 1470588 < <(yes '{"sessionId": "s1", "scanStatus": "Success", "numberOfTargets": 1,}') > "$P/repair-every-line.json"
+# 100,000 nested arrays: an error at the depth limit.
+{ head -c 100000 /dev/zero | tr '\0' '['; head -c 100000 /dev/zero | tr '\0' ']'; echo; } > "$P/deep.json"
+# 1,000,000 tiny documents.
+head -n 1000000 < <(yes '{"sessionId":"t"}') > "$P/tiny.ndjson"
+
+# Median seconds of `scanhist convert ARGS -o /dev/null` (-i: an input that
+# fails, as the deep one does, is timed too).
+median() {
+    hyperfine -N -i --warmup 1 --runs "$RUNS" --export-json "$OUT/run.json" \
+        "target/release/scanhist convert $* -o /dev/null" >/dev/null 2>&1
+    jq -r '.results[0].median * 1000 | round / 1000' "$OUT/run.json"
+}
+# Peak RSS in KiB of one run.
+peak() {
+    /usr/bin/time -f '%M' target/release/scanhist convert "$@" -o /dev/null 2>&1 >/dev/null | tail -1
+}
+bytes() { du -sb "$1" | cut -f1; }
+
+echo "| input | bytes | median time | peak RSS (KiB) | limit: 2× input + 32 MiB (KiB) |"
+echo "|---|---|---|---|---|"
+for entry in \
+    "valid compact:$OUT/corpus/valid-compact.json" \
+    "valid pretty-printed:$OUT/corpus/valid-pretty.json" \
+    "NDJSON dump:$OUT/corpus/dump.ndjson" \
+    "Windows PowerShell UTF-16 export:$OUT/corpus/powershell-utf16.json" \
+    "documented-sample damage on every record:$OUT/corpus/sample-damage.json" \
+    "mixed damage:$OUT/corpus/mixed-damage.json" \
+    "2,000 small files:$OUT/corpus/small" \
+    "one 100 MB string:$P/string.json" \
+    "a repair on every line:$P/repair-every-line.json" \
+    "an error deep in 100,000 nested arrays:$P/deep.json" \
+    "1,000,000 tiny documents:$P/tiny.ndjson"; do
+    name=${entry%%:*}
+    file=${entry#*:}
+    size=$(bytes "$file")
+    echo "| $name | $size | $(median "$file") s | $(peak "$file") | $(((2 * size + 33554432) / 1024)) |"
+done
+
+echo
+echo "10× the input (${MB} MB against $((MB / 10)) MB, $((2 * RUNS)) runs each; min, then median):"
+for kind in valid-compact sample-damage; do
+    hyperfine -N --warmup 2 --runs "$((2 * RUNS))" --export-json "$OUT/run.json" \
+        "target/release/scanhist convert $OUT/corpus-tenth/$kind.json -o /dev/null" \
+        "target/release/scanhist convert $OUT/corpus/$kind.json -o /dev/null" >/dev/null 2>&1
+    jq -r --arg kind "$kind" '.results as [$small, $large]
+        | def r: . * 1000 | round / 1000;
+        "- \($kind): \($small.min | r) -> \($large.min | r) s, \($large.min / $small.min * 10 | round / 10)×;"
+        + " \($small.median | r) -> \($large.median | r) s, \($large.median / $small.median * 10 | round / 10)×"' "$OUT/run.json"
+done
