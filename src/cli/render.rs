@@ -27,7 +27,24 @@ pub struct Rendered<'a> {
 impl Rendered<'_> {
     /// Writes the finding as `FILE:LINE:COL: KIND: message`.
     pub fn write_text<W: Write>(&self, out: &mut W) -> io::Result<()> {
-        writeln!(out, "{}:{}: {}: {}", self.file, self.position, self.kind, self.message)
+        // Piece by piece rather than through `writeln!`: a log may hold a
+        // finding for every line of a large input.
+        let (mut line, mut column) = (itoa::Buffer::new(), itoa::Buffer::new());
+        for piece in [
+            self.file,
+            ":",
+            line.format(self.position.line),
+            ":",
+            column.format(self.position.column),
+            ": ",
+            self.kind,
+            ": ",
+            self.message,
+            "\n",
+        ] {
+            out.write_all(piece.as_bytes())?;
+        }
+        Ok(())
     }
 }
 
