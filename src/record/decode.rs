@@ -256,34 +256,38 @@ enum TargetKey {
     Duration,
 }
 
-/// Keys, lowercase; both the documented sample's and the live metadata's spellings.
+/// Keys as the live API spells them, and the documented sample's other names;
+/// matched without regard to case.
 const SESSION_KEYS: &[(&str, SessionKey)] = &[
-    ("orgid", SessionKey::OrgId),
-    ("scandefinitionid", SessionKey::ScanDefinitionId),
-    ("scandefinitionids", SessionKey::ScanDefinitionId),
-    ("sessionid", SessionKey::SessionId),
-    ("sessionids", SessionKey::SessionId),
-    ("scannerid", SessionKey::ScannerId),
-    ("scanstatus", SessionKey::Status),
-    ("generalerrormessage", SessionKey::GeneralErrorMessage),
-    ("lastscanned", SessionKey::LastScanned),
-    ("numberoftargets", SessionKey::NumberOfTargets),
-    ("numberofsuccessfullyscannedtargets", SessionKey::NumberOfSuccessfullyScannedTargets),
-    ("scannedtargets", SessionKey::Targets),
-    ("listscannedtargets", SessionKey::Targets),
+    ("orgId", SessionKey::OrgId),
+    ("scanDefinitionId", SessionKey::ScanDefinitionId),
+    ("scanDefinitionIds", SessionKey::ScanDefinitionId),
+    ("sessionId", SessionKey::SessionId),
+    ("sessionIds", SessionKey::SessionId),
+    ("scannerId", SessionKey::ScannerId),
+    ("scanStatus", SessionKey::Status),
+    ("generalErrorMessage", SessionKey::GeneralErrorMessage),
+    ("LastScanned", SessionKey::LastScanned),
+    ("numberOfTargets", SessionKey::NumberOfTargets),
+    ("numberOfSuccessfullyScannedTargets", SessionKey::NumberOfSuccessfullyScannedTargets),
+    ("scannedTargets", SessionKey::Targets),
+    ("ListScannedTargets", SessionKey::Targets),
 ];
 
 const TARGET_KEYS: &[(&str, TargetKey)] = &[
     ("ip", TargetKey::Ip),
     ("hostname", TargetKey::Hostname),
-    ("scanneddevicedescription", TargetKey::DeviceDescription),
-    ("errormessage", TargetKey::ErrorMessage),
-    ("scanstatus", TargetKey::Status),
-    ("scanduration", TargetKey::Duration),
+    ("scannedDeviceDescription", TargetKey::DeviceDescription),
+    ("errorMessage", TargetKey::ErrorMessage),
+    ("scanStatus", TargetKey::Status),
+    ("scanDuration", TargetKey::Duration),
 ];
 
 fn lookup<K: Copy>(table: &[(&str, K)], key: &str) -> Option<K> {
-    table.iter().find(|(name, _)| key.eq_ignore_ascii_case(name)).map(|&(_, k)| k)
+    // Most keys are spelled as the table spells them: a byte comparison
+    // finds them before the case-blind one runs.
+    let exact = || table.iter().find(|(name, _)| *name == key);
+    exact().or_else(|| table.iter().find(|(name, _)| key.eq_ignore_ascii_case(name))).map(|&(_, k)| k)
 }
 
 /// A value as [`Decoder`] reads it: scalars whole, containers skipped.
