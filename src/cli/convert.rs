@@ -15,8 +15,7 @@ use super::{bulk_stdout, ignore_broken_pipe, read_input, ExitStatus, Input};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::emit::{EmitOptions, Format, Level, RowWriter};
 use crate::read::read_each;
-use crate::record::DurationFormat;
-use crate::record::ScanSession;
+use crate::record::{DurationFormat, ScanSession};
 use crate::repair::RepairOptions;
 
 #[derive(Debug, Args)]
@@ -108,7 +107,7 @@ pub(super) fn run(args: &ConvertArgs) -> anyhow::Result<ExitStatus> {
         },
         neutralize_formulas: !args.no_neutralize,
     };
-    // Sent to a writer thread for large inputs, so not stdout's lock.
+    // Written from a second thread for large inputs, so it must be Send.
     let out: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?),
         None => bulk_stdout(),
