@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::thread::{self, ScopedJoinHandle};
 
-use crate::decode::decode;
+use crate::decode::{decode, Decoded};
 use crate::diagnostic::Diagnostic;
 use crate::json;
 use crate::record::{decode_checked, decode_text, for_each_checked, for_each_in_text, Records, ScanSession};
@@ -59,7 +59,7 @@ pub fn read<'a>(
 /// Inputs up to this size are typed whole before any session is handed on;
 /// larger ones are checked on a second thread meanwhile, so that sessions
 /// flow on as soon as the check passes.
-const TYPED_WHOLE: usize = 4 << 20;
+pub(crate) const TYPED_WHOLE: usize = 4 << 20;
 
 /// At most this much input is typed ahead of the check; then typing waits.
 const TYPED_AHEAD: usize = 32 << 20;
@@ -75,6 +75,13 @@ const TYPED_AHEAD: usize = 32 << 20;
 /// they come. Damaged input is repaired first, then typed, and the repaired
 /// text is kept in `storage`. Sessions borrow from `input` or `storage`, so
 /// they may be kept, or handed to another thread, for as long as both live.
+///
+/// Damaged input's repaired text and repairs are held whole, as [`read`]
+/// holds them. For large inputs of many documents, [`repair_in_parts`] and
+/// [`for_each_session`] hold one part at a time, as `scanhist convert` does.
+///
+/// [`repair_in_parts`]: crate::repair::repair_in_parts
+/// [`for_each_session`]: crate::for_each_session
 ///
 /// # Errors
 ///
@@ -112,29 +119,45 @@ pub fn read_each_with<'a>(
     storage: &'a mut String,
     on_session: &mut dyn FnMut(ScanSession<'a>),
 ) -> Result<(Repaired<'a>, Vec<Diagnostic>), RepairError> {
-    let mut decoded = decode(input);
-    if let Cow::Borrowed(text) = decoded.text {
-        let strict = Repaired::strict(input, decoded);
-        let checked = thread::scope(|scope| {
-            // Without a thread (none wanted, or none to be had) the input is typed whole first.
-            let check = (text.len() > typed_whole)
-                .then(|| thread::Builder::new().spawn_scoped(scope, || json::check(text, options.max_depth)).ok())
-                .flatten();
-            let mut gate = Gate { held: Vec::new(), check, state: State::Holding, on_session: &mut *on_session };
-            let typed = for_each_checked(&strict, text, options.max_depth, |session| gate.pass(session));
-            gate.settle(typed.is_some());
-            // Only sessions that went on count; a shut gate sends the input to repair.
-            typed.filter(|_| gate.state == State::Open)
-        });
-        if let Some(diagnostics) = checked {
-            return Ok((strict, diagnostics));
-        }
-        decoded = strict.into_decoded();
-    }
+    let decoded = match read_strict(input, options, typed_whole, on_session) {
+        Ok(read) => return Ok(read),
+        Err(decoded) => decoded,
+    };
     let mut repaired = repair_decoded(input, decoded, options)?;
     let text = repaired.store_text(storage);
     let diagnostics = for_each_in_text(&repaired, text, on_session);
     Ok((repaired, diagnostics))
+}
+
+/// The strict pass of [`read_each_with`]: types input that is strict JSON in
+/// UTF-8, handing its sessions on; gives back the decoded input otherwise,
+/// having handed nothing on.
+pub(crate) fn read_strict<'a>(
+    input: &'a [u8],
+    options: &RepairOptions,
+    typed_whole: usize,
+    on_session: &mut dyn FnMut(ScanSession<'a>),
+) -> Result<(Repaired<'a>, Vec<Diagnostic>), Decoded<'a>> {
+    let decoded = decode(input);
+    let Cow::Borrowed(text) = decoded.text else {
+        return Err(decoded);
+    };
+    let strict = Repaired::strict(input, decoded);
+    let checked = thread::scope(|scope| {
+        // Without a thread (none wanted, or none to be had) the input is typed whole first.
+        let check = (text.len() > typed_whole)
+            .then(|| thread::Builder::new().spawn_scoped(scope, || json::check(text, options.max_depth)).ok())
+            .flatten();
+        let mut gate = Gate { held: Vec::new(), check, state: State::Holding, on_session: &mut *on_session };
+        let typed = for_each_checked(&strict, text, options.max_depth, |session| gate.pass(session));
+        gate.settle(typed.is_some());
+        // Only sessions that went on count; a shut gate sends the input to repair.
+        typed.filter(|_| gate.state == State::Open)
+    });
+    match checked {
+        Some(diagnostics) => Ok((strict, diagnostics)),
+        None => Err(strict.into_decoded()),
+    }
 }
 
 /// Holds typed sessions until the input is known to be strict JSON.

@@ -265,3 +265,85 @@ fn a_failing_output_stops_a_large_conversion_with_its_error() {
     assert_eq!(stdout, "");
     assert!(stderr.contains("No space left on device"), "{stderr}");
 }
+
+/// One response per line, `lines` of them, each with a trailing comma in its
+/// target; every 1000th has a minute count out of range.
+fn damaged_lines(lines: usize) -> String {
+    (1..=lines)
+        .map(|i| {
+            let duration = if i % 1000 == 0 { "00:61:00" } else { "00:03:12.5000000" };
+            format!(
+                r#"{{"value": [{{"sessionId": "s{i:06}", "scanStatus": "Success", "scannedTargets": [{{"ip": "10.0.{}.{}", "hostname": "host-{i}", "scanDuration": "{duration}",}}]}}]}}"#,
+                i / 256 % 256,
+                i % 256
+            ) + "\n"
+        })
+        .collect()
+}
+
+#[test]
+fn large_damaged_inputs_converted_in_parts_give_every_row_and_every_finding_at_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = damaged_lines(24_000);
+    assert!(text.len() > 3 << 20, "{} bytes: several parts", text.len());
+    let file = dir.path().join("lines.json");
+    fs::write(&file, &text).unwrap();
+    let name = file.to_str().unwrap();
+
+    let (code, stdout, stderr) = run(&["convert", name]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout == rows_written_inline(&text, name), "the rows differ from the library's");
+    let mut repairs = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let comma = line.find(",}").unwrap() + 1;
+        repairs.push(format!("{name}:{}:{comma}: trailing-comma: removed a trailing comma", i + 1));
+        if let Some(value) = line.find("\"00:61:00\"") {
+            errors.push(format!("{name}:{}:{}: error[invalid-value]: minutes must be below 60", i + 1, value + 1));
+        }
+    }
+    let logged: Vec<&str> = stderr.lines().collect();
+    let (summary, findings) = logged.split_last().unwrap();
+    let logged_repairs: Vec<&str> = findings.iter().copied().filter(|l| l.contains(": trailing-comma: ")).collect();
+    assert_eq!(logged_repairs, repairs);
+    let logged_errors: Vec<&str> = findings.iter().copied().filter(|l| l.contains(": error[")).collect();
+    assert_eq!(logged_errors.len(), errors.len());
+    for (logged, expected) in logged_errors.iter().zip(&errors) {
+        assert!(logged.starts_with(expected.as_str()), "{logged} is not {expected}…");
+    }
+    assert_eq!(findings.len(), repairs.len() + errors.len(), "{stderr}");
+    assert_eq!(
+        *summary,
+        "scanhist: 1 input, 24000 sessions, 24000 rows; 24000 repairs; 24 errors, 0 warnings, 0 notes"
+    );
+}
+
+#[test]
+fn nesting_too_deep_after_parts_keeps_their_rows_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = damaged_lines(24_000) + &"[".repeat(600);
+    let file = dir.path().join("deep.json");
+    fs::write(&file, &text).unwrap();
+    let name = file.to_str().unwrap();
+
+    let (code, stdout, stderr) = run(&["convert", name]);
+    assert_eq!(code, 1, "{stderr}");
+    // The parts before the one that fails are written: some rows, not all.
+    let rows = csv_rows(&stdout).len();
+    assert!(rows > 10_000 && rows < 24_000, "{rows} rows");
+    assert!(stderr.contains(&format!("{name}:24001:513: error: nesting deeper than 512 levels\n")), "{stderr}");
+}
+
+#[test]
+fn a_failing_output_stops_a_large_conversion_in_parts_with_its_error() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lines.json");
+    fs::write(&file, damaged_lines(24_000)).unwrap();
+    let (code, stdout, stderr) = run(&["convert", "-o", "/dev/full", file.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+}

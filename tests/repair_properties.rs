@@ -7,8 +7,10 @@ mod common;
 use common::{damaged_text, json_value};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use scanhist::{repair, RepairOptions};
+use scanhist::repair::repair_in_parts;
+use scanhist::{repair, RepairOptions, Repaired};
 use serde_json::Value;
+use std::ops::ControlFlow;
 
 fn values(text: &str) -> Vec<Value> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -34,6 +36,46 @@ fn check_repaired(input: &[u8]) {
     assert_eq!(again.text(), repaired.text());
 }
 
+/// Checks that the parts `repair_in_parts` hands on are the whole repair in pieces.
+fn check_parts(input: &[u8], part_bytes: usize) {
+    let options = RepairOptions::default();
+    let mut parts: Vec<Repaired> = Vec::new();
+    let in_parts = repair_in_parts(input, &options, part_bytes, |part| {
+        parts.push(part);
+        ControlFlow::Continue(())
+    });
+    let whole = match repair(input, &options) {
+        Ok(whole) => whole,
+        Err(error) => {
+            assert_eq!(in_parts, Err(error));
+            assert!(parts.is_empty(), "{} parts before an error with no document", parts.len());
+            return;
+        }
+    };
+    assert_eq!(in_parts, Ok(()));
+    let texts: Vec<&str> = parts.iter().map(Repaired::text).collect();
+    assert_eq!(texts.concat(), whole.text(), "parts {texts:?}");
+    let repairs: Vec<_> = parts.iter().flat_map(|p| p.repairs().iter().cloned()).collect();
+    assert_eq!(repairs, whole.repairs());
+    let notes: Vec<_> = parts.iter().flat_map(|p| p.notes().iter().cloned()).collect();
+    assert_eq!(notes, whole.notes());
+    let mut base = 0;
+    let mut documents = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        // Only what follows the last document may make a part of its own.
+        let last = i + 1 == parts.len();
+        assert!(last || !part.document_ranges().is_empty(), "a part without a document: {texts:?}");
+        documents.extend(part.document_ranges().iter().map(|d| d.start + base..d.end + base));
+        // A part's end maps to the end of its last document; the whole text's
+        // same offset may map past a deletion that follows, in the next part.
+        for offset in 0..part.text().len() {
+            assert_eq!(part.input_offset(offset), whole.input_offset(base + offset), "offset {offset} of {texts:?}");
+        }
+        base += part.text().len();
+    }
+    assert_eq!(documents, whole.document_ranges());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 512,
@@ -55,6 +97,22 @@ proptest! {
     #[test]
     fn damaged_text_repairs_to_a_strict_fixed_point(text in damaged_text()) {
         check_repaired(text.as_bytes());
+    }
+
+    #[test]
+    fn parts_are_the_whole_repair_in_pieces(
+        texts in prop::collection::vec(damaged_text(), 1..6),
+        part_bytes in 0usize..40,
+    ) {
+        check_parts(texts.join("\n").as_bytes(), part_bytes);
+    }
+
+    #[test]
+    fn parts_of_arbitrary_bytes_are_the_whole_repair(
+        bytes in prop::collection::vec(any::<u8>(), 0..256),
+        part_bytes in 0usize..40,
+    ) {
+        check_parts(&bytes, part_bytes);
     }
 
     #[test]
@@ -109,4 +167,34 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     assert_eq!(error.to_string(), "nesting deeper than 512 levels at line 1 column 513");
     let shallow = repair(b"[[[1]]]", &RepairOptions { max_depth: 2 }).unwrap_err();
     assert!(matches!(shallow.kind, scanhist::RepairErrorKind::TooDeep { limit: 2 }));
+}
+
+#[test]
+fn a_repair_in_parts_stops_when_asked() {
+    let input = "[1,]\n".repeat(10);
+    let mut parts = 0;
+    let done = repair_in_parts(input.as_bytes(), &RepairOptions::default(), 0, |part| {
+        parts += 1;
+        assert_eq!(part.text(), if parts == 1 { "[1]" } else { "\n[1]" });
+        if parts == 3 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    assert_eq!((done, parts), (Ok(()), 3));
+}
+
+#[test]
+fn parts_before_nesting_too_deep_are_handed_on_before_the_error() {
+    let input = format!("{}{}", "[1,]\n".repeat(3), "[".repeat(600));
+    let mut texts = Vec::new();
+    let error = repair_in_parts(input.as_bytes(), &RepairOptions::default(), 0, |part| {
+        texts.push(part.text().to_owned());
+        ControlFlow::Continue(())
+    })
+    .unwrap_err();
+    assert_eq!(texts, ["[1]", "\n[1]", "\n[1]"]);
+    assert_eq!(error, repair(input.as_bytes(), &RepairOptions::default()).unwrap_err());
+    assert_eq!(error.to_string(), "nesting deeper than 512 levels at line 4 column 513");
 }

@@ -2,6 +2,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Mutex, PoisonError};
@@ -12,11 +13,13 @@ use clap::{Args, ValueEnum};
 
 use super::render::{failure, write_findings};
 use super::{bulk_stdout, ignore_broken_pipe, read_input, ExitStatus, Input};
+use crate::decode::Decoded;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::emit::{EmitOptions, Format, Level, RowWriter};
-use crate::read::read_each;
-use crate::record::{DurationFormat, ScanSession};
-use crate::repair::RepairOptions;
+use crate::read::{read_each, read_strict, TYPED_WHOLE};
+use crate::record::{for_each_session, DurationFormat, ScanSession};
+use crate::repair::{repair_decoded_in_parts, repair_in_parts, RepairError, RepairOptions, Repaired};
+use crate::span::LineIndex;
 
 #[derive(Debug, Args)]
 pub(super) struct ConvertArgs {
@@ -145,11 +148,16 @@ pub(super) fn run(args: &ConvertArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// Inputs at least this large are typed on one thread while their rows are
-/// written on another.
+/// written on another; damaged ones are repaired in parts.
 const WRITTEN_ALONGSIDE: usize = 1 << 20;
 
 /// Typed sessions go to the writer thread in batches of about this much input.
 const BATCH_BYTES: usize = 256 << 10;
+
+/// A large damaged input is repaired, typed and written in parts of about
+/// this much input, so that no more than a few parts' repaired text and
+/// repairs are held at once.
+const PART_BYTES: usize = 1 << 20;
 
 /// Repairs, types and writes one input, logging what it finds.
 fn convert_one<W: Write + Send, L: Write>(
@@ -161,21 +169,41 @@ fn convert_one<W: Write + Send, L: Write>(
 ) -> io::Result<()> {
     // Rows are written as sessions are typed; no record outlives its rows.
     let options = RepairOptions { max_depth };
-    let mut storage = String::new();
+    if input.bytes.len() < WRITTEN_ALONGSIDE {
+        let mut storage = String::new();
+        let mut written = Ok(());
+        let read = read_each(&input.bytes, &options, &mut storage, |session| {
+            write_session(rows, &input.name, &session, &mut written, tally);
+        });
+        return log_read(input, read, written, log, tally);
+    }
+    let (read, written) = written_alongside(rows, &input.name, tally, |on_session| {
+        read_strict(&input.bytes, &options, TYPED_WHOLE, on_session)
+    });
+    match read {
+        Ok(read) => log_read(input, Ok(read), written, log, tally),
+        Err(decoded) => convert_in_parts(input, decoded, &options, rows, log, tally),
+    }
+}
+
+/// Runs `read`, the rows of the sessions it hands on written in batches on a
+/// second thread (on this one, when there is none); counts the sessions
+/// written, and stops writing at the first error.
+fn written_alongside<'t, W: Write + Send, R>(
+    rows: &mut RowWriter<W>,
+    source: &str,
+    tally: &mut Tally,
+    read: impl FnOnce(&mut dyn FnMut(ScanSession<'t>)) -> R,
+) -> (R, io::Result<()>) {
     // Locked by the writer thread, or here when there is none.
     let rows = Mutex::new(rows);
     let (read, written) = thread::scope(|scope| {
         let (to_writer, batches) = mpsc::sync_channel(2);
-        let writer = (input.bytes.len() >= WRITTEN_ALONGSIDE)
-            .then(|| {
-                let write = || write_batches(&rows, &input.name, batches);
-                thread::Builder::new().spawn_scoped(scope, write).ok()
-            })
-            .flatten();
-        match writer {
-            Some(writer) => {
+        let write = || write_batches(&rows, source, batches);
+        match thread::Builder::new().spawn_scoped(scope, write) {
+            Ok(writer) => {
                 let (mut batch, mut batch_bytes) = (Vec::new(), 0);
-                let read = read_each(&input.bytes, &options, &mut storage, |session| {
+                let read = read(&mut |session| {
                     batch_bytes += session.span.len();
                     batch.push(session);
                     if batch_bytes >= BATCH_BYTES {
@@ -188,12 +216,12 @@ fn convert_one<W: Write + Send, L: Write>(
                 drop(to_writer);
                 (read, writer.join().unwrap_or_else(|panicked| panic::resume_unwind(panicked)))
             }
-            None => {
+            Err(_) => {
                 let mut rows = rows.lock().unwrap_or_else(PoisonError::into_inner);
                 let mut written = Ok(0);
-                let read = read_each(&input.bytes, &options, &mut storage, |session| {
+                let read = read(&mut |session| {
                     if let Ok(sessions) = &mut written {
-                        match rows.write_session(&input.name, &session) {
+                        match rows.write_session(source, &session) {
                             Ok(_) => *sessions += 1,
                             Err(error) => written = Err(error),
                         }
@@ -203,21 +231,108 @@ fn convert_one<W: Write + Send, L: Write>(
             }
         }
     });
-    let (repaired, diagnostics) = match read {
-        Ok(read) => read,
-        Err(error) => {
-            let message = error.kind.to_string();
-            failure(&input.name, &error, &message).write_text(log)?;
-            tally.errors += 1;
-            return Ok(());
+    (read, written.map(|sessions| tally.sessions += sessions))
+}
+
+/// Converts a large damaged input part by part: a second thread repairs the
+/// next part while this one types the last, its rows written alongside, and
+/// writes its log lines; nothing of a part is kept after.
+fn convert_in_parts<W: Write + Send, L: Write>(
+    input: &Input,
+    decoded: Decoded<'_>,
+    options: &RepairOptions,
+    rows: &mut RowWriter<W>,
+    log: &mut L,
+    tally: &mut Tally,
+) -> io::Result<()> {
+    // One index for every part: a part's lookups continue from the last part's.
+    let index = LineIndex::new(&input.bytes, decoded.encoding);
+    let mut written = Ok(());
+    let mut convert_part = |part: Repaired<'_>| {
+        let (diagnostics, part_written) =
+            written_alongside(rows, &input.name, tally, |on_session| for_each_session(&part, on_session));
+        match part_written.and_then(|()| log_findings(input, &part, &index, &diagnostics, log, tally)) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(error) => {
+                written = Err(error);
+                ControlFlow::Break(())
+            }
         }
     };
-    tally.sessions += written?;
-    let index = repaired.line_index();
+    let repaired = thread::scope(|scope| {
+        let (to_typing, parts) = mpsc::sync_channel(1);
+        let repair = move || {
+            let mut hand_on = |part| match to_typing.send(part) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(()),
+            };
+            repair_decoded_in_parts(&input.bytes, decoded, options, PART_BYTES, &mut hand_on)
+        };
+        match thread::Builder::new().spawn_scoped(scope, repair) {
+            Ok(repairer) => {
+                // Dropping the parts stops the repair, should writing fail.
+                let _ = parts.into_iter().try_for_each(&mut convert_part);
+                repairer.join().unwrap_or_else(|panicked| panic::resume_unwind(panicked))
+            }
+            Err(_) => repair_in_parts(&input.bytes, options, PART_BYTES, &mut convert_part),
+        }
+    });
+    written?;
+    if let Err(error) = repaired {
+        log_failure(input, &error, log, tally)?;
+    }
+    Ok(())
+}
 
+/// Writes one session's rows unless writing failed already, counting it.
+fn write_session<W: Write>(
+    rows: &mut RowWriter<W>,
+    source: &str,
+    session: &ScanSession<'_>,
+    written: &mut io::Result<()>,
+    tally: &mut Tally,
+) {
+    if written.is_ok() {
+        match rows.write_session(source, session) {
+            Ok(_) => tally.sessions += 1,
+            Err(error) => *written = Err(error),
+        }
+    }
+}
+
+/// Logs what reading a whole input found, or why it failed.
+fn log_read<L: Write>(
+    input: &Input,
+    read: Result<(Repaired<'_>, Vec<Diagnostic>), RepairError>,
+    written: io::Result<()>,
+    log: &mut L,
+    tally: &mut Tally,
+) -> io::Result<()> {
+    let (repaired, diagnostics) = match read {
+        Ok(read) => read,
+        Err(error) => return log_failure(input, &error, log, tally),
+    };
+    written?;
+    log_findings(input, &repaired, &repaired.line_index(), &diagnostics, log, tally)
+}
+
+fn log_failure<L: Write>(input: &Input, error: &RepairError, log: &mut L, tally: &mut Tally) -> io::Result<()> {
+    tally.errors += 1;
+    failure(&input.name, error, &error.kind.to_string()).write_text(log)
+}
+
+/// Logs the repairs, notes and diagnostics of (a part of) an input.
+fn log_findings<L: Write>(
+    input: &Input,
+    repaired: &Repaired<'_>,
+    index: &LineIndex<'_>,
+    diagnostics: &[Diagnostic],
+    log: &mut L,
+    tally: &mut Tally,
+) -> io::Result<()> {
     tally.repairs += repaired.repairs().len() as u64;
-    write_findings(log, &input.name, &repaired, &index)?;
-    for diagnostic in &diagnostics {
+    write_findings(log, &input.name, repaired, index)?;
+    for diagnostic in diagnostics {
         write_diagnostic(log, &input.name, diagnostic, index.line_col(diagnostic.span.start))?;
         match diagnostic.severity {
             Severity::Error => tally.errors += 1,

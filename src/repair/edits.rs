@@ -30,6 +30,8 @@ struct Anchor {
 /// Maps offsets in repaired text back to offsets in the decoded input text.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct OutputMap {
+    /// The text offset that output offset 0 came from: where the part starts.
+    base: usize,
     anchors: Vec<Anchor>,
     /// The anchor count before the last offset looked up. Typing asks for
     /// offsets in text order, so the next answer is usually at or just after it.
@@ -40,6 +42,11 @@ pub(crate) struct OutputMap {
 const WALK: usize = 8;
 
 impl OutputMap {
+    /// The map of a part starting at text offset `base` that nothing changed.
+    pub fn starting_at(base: usize) -> OutputMap {
+        OutputMap { base, ..OutputMap::default() }
+    }
+
     /// The number of anchors that start at or before `offset`.
     fn anchors_before(&self, offset: usize) -> usize {
         let hint = self.hint.get().min(self.anchors.len());
@@ -63,7 +70,7 @@ impl OutputMap {
     pub fn to_text(&self, offset: usize) -> usize {
         let i = self.anchors_before(offset);
         if i == 0 {
-            return offset;
+            return self.base + offset;
         }
         let anchor = self.anchors[i - 1];
         if offset < anchor.out_end {
@@ -74,8 +81,9 @@ impl OutputMap {
     }
 }
 
-/// The result of applying edits: the output, what is needed to map positions
-/// between it and the text, and where the documents are in it.
+/// The result of applying edits to a part of the text: the output, what is
+/// needed to map positions between it and the text, and where the documents
+/// are in it.
 pub(crate) struct Applied {
     pub output: String,
     pub map: OutputMap,
@@ -84,13 +92,14 @@ pub(crate) struct Applied {
 }
 
 impl Applied {
-    /// Applies `edits` (in record order) to `text`, and finds where each of
-    /// `documents` lies in the output.
+    /// Applies `edits` (in record order, all inside `part`) to `text[part]`,
+    /// and finds where each of `documents` lies in the output.
     ///
     /// The edits become the offset map's anchors in their own allocation, so
     /// at most one of the two is held beside the output: with a repair on
     /// every record they are the largest things held after the text.
-    pub fn new(text: &str, mut edits: Vec<Edit>, documents: Vec<Document>) -> Applied {
+    pub fn new(text: &str, part: Range<usize>, mut edits: Vec<Edit>, documents: Vec<Document>) -> Applied {
+        debug_assert!(edits.iter().all(|e| part.start <= e.start && e.end <= part.end), "an edit outside its part");
         let order = position_order(edits.len(), |i| edits[i].start);
         // A document boundary lies after the edits before its offset, and after
         // those at its offset recorded before it: count them in position order
@@ -108,8 +117,8 @@ impl Applied {
         permute(&mut edits, order);
 
         let inserted: usize = edits.iter().map(|e| e.insert.len()).sum();
-        let mut output = String::with_capacity(text.len() + inserted);
-        let mut cursor = 0;
+        let mut output = String::with_capacity(part.len() + inserted);
+        let mut cursor = part.start;
         // std collects the anchors into the edits' allocation, an anchor being
         // no larger than an edit (in-place iteration: an optimisation std makes
         // but does not promise; BENCHMARKS.md measures the memory it saves).
@@ -127,16 +136,16 @@ impl Applied {
                 Anchor { text_start, text_end: cursor, out_start, out_end: output.len() }
             })
             .collect();
-        output.push_str(&text[cursor..]);
+        output.push_str(&text[cursor..part.end]);
 
         // After the first `k` edits, output and text differ as the k-th anchor says.
         let to_output = |(offset, edits_before): (usize, usize)| match edits_before.checked_sub(1) {
             // An offset inside deleted text maps to where the deletion ends in the output.
             Some(last) => offset.saturating_sub(anchors[last].text_end) + anchors[last].out_end,
-            None => offset,
+            None => offset - part.start,
         };
         let documents = boundaries.into_iter().map(|[start, end]| to_output(start)..to_output(end)).collect();
-        Applied { output, map: OutputMap { anchors, hint: Cell::new(0) }, documents }
+        Applied { output, map: OutputMap { base: part.start, anchors, hint: Cell::new(0) }, documents }
     }
 }
 
@@ -207,13 +216,13 @@ mod tests {
         let text = "a{b}c";
         // Recorded: delete 'b', insert ']' after '}', then '[' before '{'.
         let edits = vec![edit(2, 3, ""), edit(4, 4, "]"), edit(1, 1, "[")];
-        let applied = Applied::new(text, edits, Vec::new());
+        let applied = Applied::new(text, 0..text.len(), edits, Vec::new());
         assert_eq!(applied.output, "a[{}]c");
     }
 
     #[test]
     fn insertions_at_one_place_keep_record_order() {
-        let applied = Applied::new("x", vec![edit(1, 1, ":"), edit(1, 1, "["), edit(1, 1, "]")], Vec::new());
+        let applied = Applied::new("x", 0..1, vec![edit(1, 1, ":"), edit(1, 1, "["), edit(1, 1, "]")], Vec::new());
         assert_eq!(applied.output, "x:[]");
     }
 
@@ -221,7 +230,7 @@ mod tests {
     fn maps_output_offsets_back_to_text() {
         let text = "{'a':1,}";
         let edits = vec![edit(1, 2, "\""), edit(3, 4, "\""), edit(6, 7, "")];
-        let applied = Applied::new(text, edits, Vec::new());
+        let applied = Applied::new(text, 0..text.len(), edits, Vec::new());
         assert_eq!(applied.output, "{\"a\":1}");
         let map = &applied.map;
         assert_eq!(map.to_text(0), 0);
@@ -239,7 +248,7 @@ mod tests {
             Document { start: 0, end: 2, first_edit: 0, end_edit: 0 },
             Document { start: 3, end: 5, first_edit: 1, end_edit: 2 },
         ];
-        let applied = Applied::new("[] .5", vec![edit(2, 3, "\n"), edit(3, 3, "0")], documents);
+        let applied = Applied::new("[] .5", 0..5, vec![edit(2, 3, "\n"), edit(3, 3, "0")], documents);
         assert_eq!(applied.output, "[]\n0.5");
         assert_eq!(applied.documents, [0..2, 3..6]);
     }
@@ -248,7 +257,7 @@ mod tests {
     fn a_document_after_an_insertion_recorded_inside_it_starts_before_it() {
         // `[` recorded while the document was open, at its first byte: inside it.
         let documents = vec![Document { start: 0, end: 2, first_edit: 0, end_edit: 2 }];
-        let applied = Applied::new("{},", vec![edit(2, 3, ""), edit(0, 0, "[")], documents);
+        let applied = Applied::new("{},", 0..3, vec![edit(2, 3, ""), edit(0, 0, "[")], documents);
         assert_eq!(applied.output, "[{}");
         assert_eq!(applied.documents, [Range { start: 0, end: 3 }]);
     }
@@ -280,8 +289,8 @@ mod tests {
             let mut at = 0;
             let edits: Vec<Edit> = starts.iter().map(|gap| { at += gap; edit(at, at, "ab") }).collect();
             let text = "x".repeat(at + 1);
-            let map = Applied::new(&text, edits, Vec::new()).map;
-            let fresh = |offset| OutputMap { anchors: map.anchors.clone(), hint: Cell::new(0) }.to_text(offset);
+            let map = Applied::new(&text, 0..text.len(), edits, Vec::new()).map;
+            let fresh = |offset| OutputMap { base: 0, anchors: map.anchors.clone(), hint: Cell::new(0) }.to_text(offset);
             for offset in offsets {
                 proptest::prop_assert_eq!(map.to_text(offset), fresh(offset), "offset {}", offset);
             }

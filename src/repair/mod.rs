@@ -10,7 +10,7 @@ mod parser;
 
 use std::borrow::Cow;
 use std::fmt;
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -377,43 +377,109 @@ impl<'a> Repaired<'a> {
     }
 }
 
-/// Repairs decoded text: strict documents (one, or several on lines of their
-/// own) come back as they are, in one pass; anything else goes through the
-/// tolerant parser.
+/// [`repair`] in parts, for inputs whose repaired text and repairs are too
+/// large to hold at once: hands each part of the repaired input to `on_part`
+/// as soon as it is complete, and keeps nothing of it after.
+///
+/// A part is a run of whole documents and the text around them, at least
+/// `part_bytes` of the input but the last (which may hold only what follows
+/// the last document). Each is a [`Repaired`] of its own, with its text, its
+/// documents, and the repairs and notes inside it, positioned in the whole
+/// input. The
+/// parts' texts, one after another, are the text [`repair`] makes, and their
+/// repairs its repairs. Input that is strict JSON already, or that is not
+/// UTF-8 (its decoded text is a new string the parts cannot borrow), comes
+/// as one part. `on_part` may stop the repair by returning
+/// [`ControlFlow::Break`].
+///
+/// # Errors
+///
+/// Fails as [`repair`] does. Parts before a failure (containers nested too
+/// deep further on) have been handed on by then.
+///
+/// # Examples
+///
+/// ```
+/// use std::ops::ControlFlow;
+///
+/// let input = b"{\"a\": 1,}\n{\"a\": 2,}\n{\"a\": 3,}\n";
+/// let mut texts = Vec::new();
+/// scanhist::repair::repair_in_parts(input, &Default::default(), 16, |part| {
+///     assert_eq!(part.repairs().len(), part.document_ranges().len());
+///     texts.push(part.text().to_owned());
+///     ControlFlow::Continue(())
+/// })?;
+/// assert_eq!(texts, ["{\"a\": 1}\n{\"a\": 2}", "\n{\"a\": 3}\n"]);
+/// # Ok::<(), scanhist::RepairError>(())
+/// ```
+pub fn repair_in_parts<'a>(
+    input: &'a [u8],
+    options: &RepairOptions,
+    part_bytes: usize,
+    mut on_part: impl FnMut(Repaired<'a>) -> ControlFlow<()>,
+) -> Result<(), RepairError> {
+    repair_decoded_in_parts(input, decode(input), options, part_bytes, &mut on_part)
+}
+
+/// [`repair_in_parts`] of text decoded already.
+pub(crate) fn repair_decoded_in_parts<'a>(
+    input: &'a [u8],
+    decoded: Decoded<'a>,
+    options: &RepairOptions,
+    part_bytes: usize,
+    on_part: &mut dyn FnMut(Repaired<'a>) -> ControlFlow<()>,
+) -> Result<(), RepairError> {
+    let Cow::Borrowed(text) = decoded.text else {
+        let _ = on_part(repair_decoded(input, decoded, options)?);
+        return Ok(());
+    };
+    if let Some(documents) = crate::json::check_documents(text, options.max_depth) {
+        let _ = on_part(Repaired { documents, ..Repaired::strict(input, decoded) });
+        return Ok(());
+    }
+    let Decoded { encoding, source_map, repairs: decoded_repairs, .. } = decoded;
+    let mut decoded_repairs = decoded_repairs.into_iter().peekable();
+    let parsed = parser::parse_parts(text, options.max_depth, part_bytes, &mut |part| {
+        let to_input = |span: Span| source_map.span_to_input(input, span);
+        // The decoding's repairs (a byte-order mark) go with the part they lie in.
+        let part_end = to_input(Span::point(part.range.end)).start;
+        let earlier = std::iter::from_fn(|| decoded_repairs.next_if(|r| r.span.start < part_end));
+        let (repairs, notes) = findings(part.repairs, part.notes, earlier, to_input);
+        let (text, documents, output_map) = apply(text, part.range, part.edits, part.documents);
+        on_part(Repaired {
+            input,
+            encoding,
+            source_map: source_map.clone(),
+            text,
+            documents,
+            repairs,
+            notes,
+            output_map,
+        })
+    });
+    parsed.map_err(|failure| failed(input, encoding, &source_map, failure))
+}
+
+/// Repairs decoded text whole: strict documents (one, or several on lines of
+/// their own) come back as they are, in one pass; anything else goes through
+/// the tolerant parser.
 pub(crate) fn repair_decoded<'a>(
     input: &'a [u8],
     decoded: Decoded<'a>,
     options: &RepairOptions,
 ) -> Result<Repaired<'a>, RepairError> {
-    let text: &str = &decoded.text;
-    if let Some(documents) = crate::json::check_documents(text, options.max_depth) {
+    if let Some(documents) = crate::json::check_documents(&decoded.text, options.max_depth) {
         return Ok(Repaired { documents, ..Repaired::strict(input, decoded) });
     }
-    let parsed = parser::parse(text, options.max_depth).map_err(|failure| {
-        let span = decoded.source_map.span_to_input(input, failure.span);
-        let position = LineIndex::new(input, decoded.encoding).line_col(span.start);
-        RepairError { kind: failure.kind, span, position }
-    })?;
-
+    let parsed = parser::parse(&decoded.text, options.max_depth)
+        .map_err(|failure| failed(input, decoded.encoding, &decoded.source_map, failure))?;
     let to_input = |span: Span| decoded.source_map.span_to_input(input, span);
-    // Mapped in place and joined without a copy: a repair per line of a large
-    // input makes this the largest list scanhist holds.
-    let mut repairs = parsed.repairs;
-    for repair in &mut repairs {
-        repair.span = to_input(repair.span);
-    }
-    repairs.splice(0..0, decoded.repairs);
-    in_input_order(&mut repairs);
-    let notes = parsed.notes.into_iter().map(|n| Note { span: to_input(n.span), ..n }).collect();
-
-    let (text, documents, output_map) = if parsed.edits.is_empty() {
-        let documents = parsed.documents.iter().map(|d| d.start..d.end).collect();
-        (decoded.text, documents, OutputMap::default())
-    } else {
-        let applied = edits::Applied::new(text, parsed.edits, parsed.documents);
-        (Cow::Owned(applied.output), applied.documents, applied.map)
+    let (repairs, notes) = findings(parsed.repairs, parsed.notes, decoded.repairs, to_input);
+    let (text, documents, output_map) = match apply(&decoded.text, parsed.range, parsed.edits, parsed.documents) {
+        // The whole text, unchanged: the decoded text itself, borrowed or not.
+        (Cow::Borrowed(_), documents, output_map) => (decoded.text, documents, output_map),
+        (Cow::Owned(output), documents, output_map) => (Cow::Owned(output), documents, output_map),
     };
-
     Ok(Repaired {
         input,
         encoding: decoded.encoding,
@@ -424,6 +490,50 @@ pub(crate) fn repair_decoded<'a>(
         notes,
         output_map,
     })
+}
+
+/// A parse failure, positioned in the input.
+fn failed(input: &[u8], encoding: Encoding, source_map: &SourceMap, failure: parser::Failure) -> RepairError {
+    let span = source_map.span_to_input(input, failure.span);
+    let position = LineIndex::new(input, encoding).line_col(span.start);
+    RepairError { kind: failure.kind, span, position }
+}
+
+/// The parser's repairs and notes positioned in the input, and the repairs
+/// of decoding (`earlier`, in input order) among them, all in input order.
+fn findings(
+    mut repairs: Vec<Repair>,
+    notes: Vec<Note>,
+    earlier: impl IntoIterator<Item = Repair>,
+    to_input: impl Fn(Span) -> Span,
+) -> (Vec<Repair>, Vec<Note>) {
+    // Mapped in place and joined without a copy: a repair per line of a large
+    // input makes this the largest list scanhist holds.
+    for repair in &mut repairs {
+        repair.span = to_input(repair.span);
+    }
+    repairs.splice(0..0, earlier);
+    in_input_order(&mut repairs);
+    let notes = notes.into_iter().map(|n| Note { span: to_input(n.span), ..n }).collect();
+    (repairs, notes)
+}
+
+/// `text[range]` with `edits` applied, where `documents` lie in it, and the
+/// map back to `text`; borrowed when there is nothing to apply.
+fn apply(
+    text: &str,
+    range: Range<usize>,
+    edits: Vec<edits::Edit>,
+    documents: Vec<parser::Document>,
+) -> (Cow<'_, str>, Vec<Range<usize>>, OutputMap) {
+    if edits.is_empty() {
+        let documents = documents.iter().map(|d| d.start - range.start..d.end - range.start).collect();
+        let output_map = OutputMap::starting_at(range.start);
+        (Cow::Borrowed(&text[range]), documents, output_map)
+    } else {
+        let applied = edits::Applied::new(text, range, edits, documents);
+        (Cow::Owned(applied.output), applied.documents, applied.map)
+    }
 }
 
 /// Orders `repairs` by where they start, those at one place in the order

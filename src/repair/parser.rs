@@ -4,18 +4,24 @@
 //! Containers live on an explicit stack, so depth costs heap, not call stack,
 //! and the limit is checked before each push. Each byte is looked at a bounded
 //! number of times; the only look-ahead is a peek past whitespace and comments
-//! after a comma inside an object run.
+//! after a comma inside an object run. What it records can be handed on in
+//! parts, between documents, so that a large input's edits and repairs need
+//! not be held all at once.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::mem;
+use std::ops::{ControlFlow, Range};
 use std::sync::Arc;
 
 use super::edits::Edit;
 use super::{Note, NoteKind, Repair, RepairErrorKind, RepairKind};
 use crate::span::Span;
 
-/// What the parser found, in decoded-text coordinates.
+/// What the parser found in one part of the text, in decoded-text coordinates.
 pub(super) struct Parsed {
+    /// The part of the text: whole documents and the text between them.
+    pub range: Range<usize>,
     /// Edits in the order they were recorded.
     pub edits: Vec<Edit>,
     pub repairs: Vec<Repair>,
@@ -27,9 +33,9 @@ pub(super) struct Parsed {
 pub(super) struct Document {
     pub start: usize,
     pub end: usize,
-    /// The number of edits recorded before the document began.
+    /// The number of edits in its part recorded before the document began.
     pub first_edit: usize,
-    /// The number of edits recorded when the document was complete.
+    /// The number of edits in its part recorded when the document was complete.
     pub end_edit: usize,
 }
 
@@ -42,16 +48,43 @@ pub(super) struct Failure {
 /// Objects with more keys than this switch from a linear scan to a hash set.
 const LINEAR_KEY_SCAN: usize = 32;
 
+/// Parses the whole text as one part.
 pub(super) fn parse(text: &str, max_depth: usize) -> Result<Parsed, Failure> {
+    let mut whole = None;
+    parse_parts(text, max_depth, usize::MAX, &mut |part| {
+        whole = Some(part);
+        ControlFlow::Continue(())
+    })?;
+    Ok(whole.expect("a parse that succeeds yields a part"))
+}
+
+/// Parses the text in parts of at least `part_bytes` (but the last), each
+/// ending after a document, and hands each on as soon as it is complete, so
+/// what is recorded is held for one part at a time. A part ends only where
+/// nothing after it can change what was recorded in it: the parts, one after
+/// another, are what one part of the whole text would be. Stops early when
+/// `on_part` says so.
+///
+/// Fails as a whole parse would, perhaps after handing on the parts before
+/// the failure.
+pub(super) fn parse_parts(
+    text: &str,
+    max_depth: usize,
+    part_bytes: usize,
+    on_part: &mut dyn FnMut(Parsed) -> ControlFlow<()>,
+) -> Result<(), Failure> {
     let mut parser = Parser::new(text, max_depth);
-    parser.run()?;
-    if parser.documents.is_empty() {
+    if parser.run(part_bytes, on_part)?.is_break() {
+        return Ok(());
+    }
+    if parser.last_document_end.is_none() {
         let only_trivia =
             parser.repairs.iter().all(|r| matches!(r.kind, RepairKind::Comment | RepairKind::NonJsonWhitespace));
         let kind = if only_trivia { RepairErrorKind::Empty } else { RepairErrorKind::NoValue };
         return Err(Failure { kind, span: Span::new(0, text.len()) });
     }
-    Ok(Parsed { edits: parser.edits, repairs: parser.repairs, notes: parser.notes, documents: parser.documents })
+    let _ = on_part(parser.take_part(text.len()));
+    Ok(())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,9 +208,13 @@ struct Parser<'t> {
     repairs: Vec<Repair>,
     notes: Vec<Note>,
     documents: Vec<Document>,
+    /// Where the part being parsed starts.
+    part_start: usize,
     /// The document being parsed: its start and the edit count before it.
     open_document: Option<(usize, usize)>,
     last_document_end: Option<usize>,
+    /// How many edits, repairs and notes there were when the last document ended.
+    last_document_mark: (usize, usize, usize),
     garbage: Option<Garbage>,
     jsonp_open: bool,
     descriptions: Descriptions,
@@ -256,8 +293,10 @@ impl<'t> Parser<'t> {
             repairs: Vec::new(),
             notes: Vec::new(),
             documents: Vec::new(),
+            part_start: 0,
             open_document: None,
             last_document_end: None,
+            last_document_mark: (0, 0, 0),
             garbage: None,
             jsonp_open: false,
             descriptions: Descriptions::default(),
@@ -301,8 +340,16 @@ impl<'t> Parser<'t> {
 
     // ----- main loop ---------------------------------------------------------
 
-    fn run(&mut self) -> Result<(), Failure> {
+    fn run(
+        &mut self,
+        part_bytes: usize,
+        on_part: &mut dyn FnMut(Parsed) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, Failure> {
         loop {
+            let part_ends = self.pos - self.part_start >= part_bytes && self.part_may_end();
+            if part_ends && on_part(self.take_part(self.pos)).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
             self.skip_trivia();
             let Some(&b) = self.bytes.get(self.pos) else {
                 break;
@@ -320,7 +367,30 @@ impl<'t> Parser<'t> {
             }
         }
         self.finish_truncated();
-        Ok(())
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Whether a part may end here: just after a document, with nothing open
+    /// and nothing recorded since that a later step could change or merge with.
+    fn part_may_end(&self) -> bool {
+        !self.documents.is_empty()
+            && self.stack.is_empty()
+            && self.open_document.is_none()
+            && self.garbage.is_none()
+            && !self.jsonp_open
+            && self.last_document_mark == (self.edits.len(), self.repairs.len(), self.notes.len())
+    }
+
+    /// What was recorded since the last part, as the part ending at `end`.
+    fn take_part(&mut self, end: usize) -> Parsed {
+        let range = mem::replace(&mut self.part_start, end)..end;
+        Parsed {
+            range,
+            edits: mem::take(&mut self.edits),
+            repairs: mem::take(&mut self.repairs),
+            notes: mem::take(&mut self.notes),
+            documents: mem::take(&mut self.documents),
+        }
     }
 
     /// Skips whitespace; removes comments and whitespace JSON does not allow.
@@ -430,6 +500,7 @@ impl<'t> Parser<'t> {
         let (start, first_edit) = self.open_document.take().expect("a document is open");
         self.documents.push(Document { start, end, first_edit, end_edit: self.edits.len() });
         self.last_document_end = Some(end);
+        self.last_document_mark = (self.edits.len(), self.repairs.len(), self.notes.len());
     }
 
     /// A string, number or literal alone on the rest of its line is a document.
@@ -444,7 +515,7 @@ impl<'t> Parser<'t> {
             return Ok(false);
         }
         let (edits, repairs, notes) = (self.edits.len(), self.repairs.len(), self.notes.len());
-        let garbage = self.garbage;
+        let (garbage, last_end, last_mark) = (self.garbage, self.last_document_end, self.last_document_mark);
         let start = self.pos;
         self.begin_document();
         self.scalar(b)?;
@@ -457,9 +528,10 @@ impl<'t> Parser<'t> {
         self.notes.truncate(notes);
         if self.open_document.is_none() {
             self.documents.pop();
-            self.last_document_end = self.documents.last().map(|d| d.end);
         }
         self.open_document = None;
+        self.last_document_end = last_end;
+        self.last_document_mark = last_mark;
         self.garbage = garbage;
         self.pos = start;
         Ok(false)
@@ -541,7 +613,8 @@ impl<'t> Parser<'t> {
         let line = &self.text[start..end];
         let kind = if line.starts_with("```") || line.starts_with("~~~") {
             RepairKind::MarkdownFence
-        } else if self.documents.is_empty() && (line.starts_with("HTTP/") || self.continues_http_preamble(line)) {
+        } else if self.last_document_end.is_none() && (line.starts_with("HTTP/") || self.continues_http_preamble(line))
+        {
             RepairKind::HttpPreamble
         } else {
             RepairKind::SurroundingText
