@@ -175,7 +175,7 @@ fn a_repair_in_parts_stops_when_asked() {
     let mut parts = 0;
     let done = repair_in_parts(input.as_bytes(), &RepairOptions::default(), 0, |part| {
         parts += 1;
-        assert_eq!(part.text(), if parts == 1 { "[1]" } else { "\n[1]" });
+        assert_eq!(part.text(), "[1]\n");
         if parts == 3 {
             ControlFlow::Break(())
         } else {
@@ -194,7 +194,7 @@ fn parts_before_nesting_too_deep_are_handed_on_before_the_error() {
         ControlFlow::Continue(())
     })
     .unwrap_err();
-    assert_eq!(texts, ["[1]", "\n[1]", "\n[1]"]);
+    assert_eq!(texts, ["[1]\n", "[1]\n", "[1]\n"]);
     assert_eq!(error, repair(input.as_bytes(), &RepairOptions::default()).unwrap_err());
     assert_eq!(error.to_string(), "nesting deeper than 512 levels at line 4 column 513");
 }

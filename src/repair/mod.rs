@@ -409,7 +409,7 @@ impl<'a> Repaired<'a> {
 ///     texts.push(part.text().to_owned());
 ///     ControlFlow::Continue(())
 /// })?;
-/// assert_eq!(texts, ["{\"a\": 1}\n{\"a\": 2}", "\n{\"a\": 3}\n"]);
+/// assert_eq!(texts, ["{\"a\": 1}\n{\"a\": 2}\n", "{\"a\": 3}\n"]);
 /// # Ok::<(), scanhist::RepairError>(())
 /// ```
 pub fn repair_in_parts<'a>(

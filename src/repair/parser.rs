@@ -346,15 +346,16 @@ impl<'t> Parser<'t> {
         on_part: &mut dyn FnMut(Parsed) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>, Failure> {
         loop {
-            let part_ends = self.pos - self.part_start >= part_bytes && self.part_may_end();
-            if part_ends && on_part(self.take_part(self.pos)).is_break() {
-                return Ok(ControlFlow::Break(()));
-            }
             self.skip_trivia();
             let Some(&b) = self.bytes.get(self.pos) else {
                 break;
             };
             let Some(frame) = self.stack.last() else {
+                // Between documents: where a part may end, before the next one.
+                let part_ends = self.pos - self.part_start >= part_bytes && self.part_may_end();
+                if part_ends && on_part(self.take_part(self.pos)).is_break() {
+                    return Ok(ControlFlow::Break(()));
+                }
                 self.top_level(b)?;
                 continue;
             };
