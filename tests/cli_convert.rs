@@ -284,8 +284,9 @@ fn damaged_lines(lines: usize) -> String {
 #[test]
 fn large_damaged_inputs_converted_in_parts_give_every_row_and_every_finding_at_its_place() {
     let dir = tempfile::tempdir().unwrap();
-    let text = damaged_lines(24_000);
-    assert!(text.len() > 3 << 20, "{} bytes: several parts", text.len());
+    // Over 4 MiB: several parts, and read into mapped memory.
+    let text = damaged_lines(32_000);
+    assert!(text.len() > 4 << 20, "{} bytes", text.len());
     let file = dir.path().join("lines.json");
     fs::write(&file, &text).unwrap();
     let name = file.to_str().unwrap();
@@ -314,7 +315,7 @@ fn large_damaged_inputs_converted_in_parts_give_every_row_and_every_finding_at_i
     assert_eq!(findings.len(), repairs.len() + errors.len(), "{stderr}");
     assert_eq!(
         *summary,
-        "scanhist: 1 input, 24000 sessions, 24000 rows; 24000 repairs; 24 errors, 0 warnings, 0 notes"
+        "scanhist: 1 input, 32000 sessions, 32000 rows; 32000 repairs; 32 errors, 0 warnings, 0 notes"
     );
 }
 
