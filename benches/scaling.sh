@@ -34,6 +34,9 @@ mkdir -p "$P"
 # A repair on every line: 1.47 M records, each its own document with a trailing comma.
 # (yes | head ends yes with SIGPIPE, which pipefail would count as a failure.)
 head -n 1470588 < <(yes '{"sessionId": "s1", "scanStatus": "Success", "numberOfTargets": 1,}') > "$P/repair-every-line.json"
+# 1.2 M documents on one 100 MB line, each with two repairs (a separator, a
+# trailing comma) and a typing error: findings all on one line, in parts.
+head -c 103200000 < <(yes '{"value": [{"sessionId": "s", "LastScanned": "not a time", "scanStatus": "Success",}]}' | tr -d '\n') > "$P/one-line.json"
 # 100,000 nested arrays: an error at the depth limit.
 { head -c 100000 /dev/zero | tr '\0' '['; head -c 100000 /dev/zero | tr '\0' ']'; echo; } > "$P/deep.json"
 # 1,000,000 tiny documents.
@@ -64,6 +67,7 @@ for entry in \
     "2,000 small files:$OUT/corpus/small" \
     "one 100 MB string:$P/string.json" \
     "a repair on every line:$P/repair-every-line.json" \
+    "1.2 M damaged documents on one line:$P/one-line.json" \
     "an error deep in 100,000 nested arrays:$P/deep.json" \
     "1,000,000 tiny documents:$P/tiny.ndjson"; do
     name=${entry%%:*}
