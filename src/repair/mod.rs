@@ -385,12 +385,13 @@ impl<'a> Repaired<'a> {
 /// `part_bytes` of the input but the last (which may hold only what follows
 /// the last document). Each is a [`Repaired`] of its own, with its text, its
 /// documents, and the repairs and notes inside it, positioned in the whole
-/// input. The
-/// parts' texts, one after another, are the text [`repair`] makes, and their
-/// repairs its repairs. Input that is strict JSON already, or that is not
-/// UTF-8 (its decoded text is a new string the parts cannot borrow), comes
-/// as one part. `on_part` may stop the repair by returning
-/// [`ControlFlow::Break`].
+/// input. The parts' texts, one after another, are the text [`repair`]
+/// makes, and their repairs its repairs. Input that is strict JSON already,
+/// or that is not clean UTF-8 (its decoded text is a new string the parts
+/// cannot borrow), comes as one part. `on_part` may stop the repair by
+/// returning [`ControlFlow::Break`]. To position findings, build one
+/// [`LineIndex`] over the input and use it for every part: lookups continue
+/// from the last, where each part's [`Repaired::line_index`] starts afresh.
 ///
 /// # Errors
 ///
