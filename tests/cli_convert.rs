@@ -231,6 +231,16 @@ fn rows_written_inline(text: &str, source: &str) -> String {
     String::from_utf8(rows.finish().unwrap()).unwrap()
 }
 
+/// Saves `text` as `file_name` in `dir` and converts it: the saved path and
+/// what `scanhist convert` gave.
+fn convert_saved(dir: &tempfile::TempDir, file_name: &str, text: &str) -> (String, (i32, String, String)) {
+    let file = dir.path().join(file_name);
+    fs::write(&file, text).unwrap();
+    let name = file.to_str().unwrap().to_owned();
+    let output = run(&["convert", &name]);
+    (name, output)
+}
+
 #[test]
 fn large_inputs_written_alongside_typing_give_the_rows_of_one_thread_in_order() {
     let dir = tempfile::tempdir().unwrap();
@@ -238,13 +248,9 @@ fn large_inputs_written_alongside_typing_give_the_rows_of_one_thread_in_order() 
         // Over 1 MiB, so rows are written on a second thread as sessions are typed.
         let text = large_response(12_000, damaged);
         assert!(text.len() > 2 << 20, "{} bytes", text.len());
-        let file = dir.path().join("large.json");
-        fs::write(&file, &text).unwrap();
-        let name = file.to_str().unwrap();
-
-        let (code, stdout, stderr) = run(&["convert", name]);
+        let (name, (code, stdout, stderr)) = convert_saved(&dir, "large.json", &text);
         assert_eq!(code, 0, "{stderr}");
-        let expected = rows_written_inline(&text, name);
+        let expected = rows_written_inline(&text, &name);
         assert_eq!(stdout.lines().count(), 24_001);
         assert!(stdout == expected, "damaged: {damaged}; the rows differ from the library's");
         let repairs = if damaged { "12000 repairs" } else { "0 repairs" };
@@ -258,12 +264,15 @@ fn a_failing_output_stops_a_large_conversion_with_its_error() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("large.json");
-    fs::write(&file, large_response(12_000, false)).unwrap();
-    let (code, stdout, stderr) = run(&["convert", "-o", "/dev/full", file.to_str().unwrap()]);
-    assert_ne!(code, 0);
-    assert_eq!(stdout, "");
-    assert!(stderr.contains("No space left on device"), "{stderr}");
+    // Valid input written alongside typing, and damaged input converted in parts.
+    for (name, text) in [("large.json", large_response(12_000, false)), ("lines.json", damaged_lines(24_000))] {
+        let file = dir.path().join(name);
+        fs::write(&file, text).unwrap();
+        let (code, stdout, stderr) = run(&["convert", "-o", "/dev/full", file.to_str().unwrap()]);
+        assert_ne!(code, 0, "{name}");
+        assert_eq!(stdout, "", "{name}");
+        assert!(stderr.contains("No space left on device"), "{name}: {stderr}");
+    }
 }
 
 /// One response per line, `lines` of them, each with a trailing comma in its
@@ -287,13 +296,9 @@ fn large_damaged_inputs_converted_in_parts_give_every_row_and_every_finding_at_i
     // Over 4 MiB: several parts, and read into mapped memory.
     let text = damaged_lines(32_000);
     assert!(text.len() > 4 << 20, "{} bytes", text.len());
-    let file = dir.path().join("lines.json");
-    fs::write(&file, &text).unwrap();
-    let name = file.to_str().unwrap();
-
-    let (code, stdout, stderr) = run(&["convert", name]);
+    let (name, (code, stdout, stderr)) = convert_saved(&dir, "lines.json", &text);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stdout == rows_written_inline(&text, name), "the rows differ from the library's");
+    assert!(stdout == rows_written_inline(&text, &name), "the rows differ from the library's");
     let mut repairs = Vec::new();
     let mut errors = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -323,28 +328,10 @@ fn large_damaged_inputs_converted_in_parts_give_every_row_and_every_finding_at_i
 fn nesting_too_deep_after_parts_keeps_their_rows_and_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let text = damaged_lines(24_000) + &"[".repeat(600);
-    let file = dir.path().join("deep.json");
-    fs::write(&file, &text).unwrap();
-    let name = file.to_str().unwrap();
-
-    let (code, stdout, stderr) = run(&["convert", name]);
+    let (name, (code, stdout, stderr)) = convert_saved(&dir, "deep.json", &text);
     assert_eq!(code, 1, "{stderr}");
     // The parts before the one that fails are written: some rows, not all.
     let rows = csv_rows(&stdout).len();
     assert!(rows > 10_000 && rows < 24_000, "{rows} rows");
     assert!(stderr.contains(&format!("{name}:24001:513: error: nesting deeper than 512 levels\n")), "{stderr}");
-}
-
-#[test]
-fn a_failing_output_stops_a_large_conversion_in_parts_with_its_error() {
-    if !std::path::Path::new("/dev/full").exists() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("lines.json");
-    fs::write(&file, damaged_lines(24_000)).unwrap();
-    let (code, stdout, stderr) = run(&["convert", "-o", "/dev/full", file.to_str().unwrap()]);
-    assert_ne!(code, 0);
-    assert_eq!(stdout, "");
-    assert!(stderr.contains("No space left on device"), "{stderr}");
 }
