@@ -109,8 +109,8 @@ fn read_file(path: &Path) -> io::Result<Bytes> {
         return Ok(Bytes::Heap(bytes));
     };
     let mut map = memmap2::MmapMut::map_anon(len)?;
-    // A hint: where it is not taken, the pages are small, as on the heap.
-    #[cfg(unix)]
+    // A hint (Linux only): where it is not taken, the pages are small, as on the heap.
+    #[cfg(target_os = "linux")]
     let _ = map.advise(memmap2::Advice::HugePage);
     let mut filled = 0;
     while filled < len {
