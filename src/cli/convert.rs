@@ -197,7 +197,7 @@ fn written_alongside<'t, W: Write + Send, R>(
 ) -> (R, io::Result<()>) {
     // Locked by the writer thread, or here when there is none.
     let rows = Mutex::new(rows);
-    let (read, written) = thread::scope(|scope| {
+    thread::scope(|scope| {
         let (to_writer, batches) = mpsc::sync_channel(2);
         let write = || write_batches(&rows, source, batches);
         match thread::Builder::new().spawn_scoped(scope, write) {
@@ -214,24 +214,17 @@ fn written_alongside<'t, W: Write + Send, R>(
                 });
                 let _ = to_writer.send(batch);
                 drop(to_writer);
-                (read, writer.join().unwrap_or_else(|panicked| panic::resume_unwind(panicked)))
+                let written = writer.join().unwrap_or_else(|panicked| panic::resume_unwind(panicked));
+                (read, written.map(|sessions| tally.sessions += sessions))
             }
             Err(_) => {
                 let mut rows = rows.lock().unwrap_or_else(PoisonError::into_inner);
-                let mut written = Ok(0);
-                let read = read(&mut |session| {
-                    if let Ok(sessions) = &mut written {
-                        match rows.write_session(source, &session) {
-                            Ok(_) => *sessions += 1,
-                            Err(error) => written = Err(error),
-                        }
-                    }
-                });
+                let mut written = Ok(());
+                let read = read(&mut |session| write_session(&mut rows, source, &session, &mut written, tally));
                 (read, written)
             }
         }
-    });
-    (read, written.map(|sessions| tally.sessions += sessions))
+    })
 }
 
 /// Converts a large damaged input part by part: a second thread repairs the
@@ -274,6 +267,7 @@ fn convert_in_parts<W: Write + Send, L: Write>(
                 let _ = parts.into_iter().try_for_each(&mut convert_part);
                 repairer.join().unwrap_or_else(|panicked| panic::resume_unwind(panicked))
             }
+            // No thread to be had: the failed spawn took the decoded text, so decode again.
             Err(_) => repair_in_parts(&input.bytes, options, PART_BYTES, &mut convert_part),
         }
     });
