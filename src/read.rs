@@ -62,7 +62,7 @@ pub fn read<'a>(
 pub(crate) const TYPED_WHOLE: usize = 4 << 20;
 
 /// At most this much input is typed ahead of the check; then typing waits.
-const TYPED_AHEAD: usize = 32 << 20;
+pub(crate) const TYPED_AHEAD: usize = 32 << 20;
 
 /// [`read`] for inputs of any size: hands each session to `on_session`
 /// instead of keeping it, so memory does not grow with the number of

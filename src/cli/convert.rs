@@ -16,7 +16,7 @@ use super::{bulk_stdout, ignore_broken_pipe, read_input, ExitStatus, Input};
 use crate::decode::Decoded;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::emit::{EmitOptions, Format, Level, RowWriter};
-use crate::read::{read_each, read_strict, TYPED_WHOLE};
+use crate::read::{read_each, read_strict, TYPED_AHEAD, TYPED_WHOLE};
 use crate::record::{for_each_session, DurationFormat, ScanSession};
 use crate::repair::{repair_decoded_in_parts, repair_in_parts, RepairError, RepairOptions, Repaired};
 use crate::span::LineIndex;
@@ -154,6 +154,12 @@ const WRITTEN_ALONGSIDE: usize = 1 << 20;
 /// Typed sessions go to the writer thread in batches of about this much input.
 const BATCH_BYTES: usize = 256 << 10;
 
+/// Batches that may wait for the writer: as many as [`TYPED_AHEAD`] of input
+/// makes. The sessions held while a large input is checked all go to the
+/// writer when the check passes; a queue this long takes them at once, so
+/// typing goes on meanwhile, and holds no more than was held.
+const QUEUED_BATCHES: usize = TYPED_AHEAD / BATCH_BYTES;
+
 /// A large damaged input is repaired, typed and written in parts of about
 /// this much input, so that no more than a few parts' repaired text and
 /// repairs are held at once.
@@ -198,7 +204,7 @@ fn written_alongside<'t, W: Write + Send, R>(
     // Locked by the writer thread, or here when there is none.
     let rows = Mutex::new(rows);
     thread::scope(|scope| {
-        let (to_writer, batches) = mpsc::sync_channel(2);
+        let (to_writer, batches) = mpsc::sync_channel(QUEUED_BATCHES);
         let write = || write_batches(&rows, source, batches);
         match thread::Builder::new().spawn_scoped(scope, write) {
             Ok(writer) => {
