@@ -401,7 +401,11 @@ impl<'t> Parser<'t> {
                 self.pos += 1;
             }
             let start = self.pos;
-            match self.bytes.get(start..).unwrap_or_default() {
+            // Nearly every token starts with a byte that starts no trivia.
+            if !self.bytes.get(start).is_some_and(|&b| may_start_trivia(b)) {
+                return;
+            }
+            match &self.bytes[start..] {
                 [b'/', b'/', ..] | [b'#', ..] => {
                     let end = memchr::memchr(b'\n', &self.bytes[start..]).map_or(self.bytes.len(), |i| start + i);
                     let end = if end > start && self.bytes[end - 1] == b'\r' { end - 1 } else { end };
@@ -1521,6 +1525,12 @@ impl<'t> Parser<'t> {
     }
 }
 
+/// Whether a comment, or whitespace JSON does not allow, may start with `b`:
+/// the first bytes [`Parser::skip_trivia`] and [`non_json_whitespace_len`] look for.
+fn may_start_trivia(b: u8) -> bool {
+    matches!(b, b'/' | b'#' | 0x0B | 0x0C | 0xC2 | 0xE2 | 0xE3 | 0xEF)
+}
+
 /// The length of whitespace at the start of `bytes` that JSON does not allow:
 /// vertical tab, form feed, NBSP, BOM, and the Unicode space separators.
 fn non_json_whitespace_len(bytes: &[u8]) -> usize {
@@ -1633,6 +1643,22 @@ mod tests {
         top_level_prose_with_digit: "3 targets failed\n{}" => "\n{}", [SurroundingText];
         top_level_unclosed_quote_is_prose: "\"quoted prose\n{}" => "\n{}", [SurroundingText];
         scalar_documents_on_own_lines: "1\n\"a\"\nnull" => "1\n\"a\"\nnull", [];
+    }
+
+    #[test]
+    fn only_the_listed_bytes_start_trivia() {
+        use super::{may_start_trivia, non_json_whitespace_len};
+        // Every second and third byte that a longer pattern could need.
+        let tails: Vec<u8> = (0..=u8::MAX).collect();
+        for first in (0..=u8::MAX).filter(|&b| !may_start_trivia(b)) {
+            assert!(first != b'/' && first != b'#', "{first:#04x} starts a comment");
+            for &second in &tails {
+                for third in [0x80, 0x8B, 0x9F, 0xA0, 0xA8, 0xA9, 0xAF, 0xBF, first, second] {
+                    let bytes = [first, second, third];
+                    assert_eq!(non_json_whitespace_len(&bytes), 0, "{bytes:02x?}");
+                }
+            }
+        }
     }
 
     #[test]
