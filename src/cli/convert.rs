@@ -4,7 +4,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Mutex, PoisonError};
 use std::{mem, panic, thread};
 
@@ -205,7 +205,11 @@ fn written_alongside<'t, W: Write + Send, R>(
     let rows = Mutex::new(rows);
     thread::scope(|scope| {
         let (to_writer, batches) = mpsc::sync_channel(QUEUED_BATCHES);
-        let write = || write_batches(&rows, source, batches);
+        // Written batches come back to be dropped on this thread, which
+        // allocated them: glibc's malloc frees another thread's blocks under
+        // the lock this thread's allocations take.
+        let (give_back, written) = mpsc::channel();
+        let write = || write_batches(&rows, source, batches, give_back);
         match thread::Builder::new().spawn_scoped(scope, write) {
             Ok(writer) => {
                 let (mut batch, mut batch_bytes) = (Vec::new(), 0);
@@ -213,6 +217,7 @@ fn written_alongside<'t, W: Write + Send, R>(
                     batch_bytes += session.span.len();
                     batch.push(session);
                     if batch_bytes >= BATCH_BYTES {
+                        written.try_iter().for_each(drop);
                         // A writer that stopped, its output failing, says why when joined.
                         let _ = to_writer.send(mem::take(&mut batch));
                         batch_bytes = 0;
@@ -343,12 +348,14 @@ fn log_findings<L: Write>(
     Ok(())
 }
 
-/// Writes the rows of each batch of sessions as it comes; returns how many
-/// sessions were written, or the first error, after which it stops.
-fn write_batches<W: Write>(
+/// Writes the rows of each batch of sessions as it comes, then gives the
+/// batch back; returns how many sessions were written, or the first error,
+/// after which it stops.
+fn write_batches<'t, W: Write>(
     rows: &Mutex<&mut RowWriter<W>>,
     source: &str,
-    batches: Receiver<Vec<ScanSession<'_>>>,
+    batches: Receiver<Vec<ScanSession<'t>>>,
+    give_back: Sender<Vec<ScanSession<'t>>>,
 ) -> io::Result<u64> {
     let mut rows = rows.lock().unwrap_or_else(PoisonError::into_inner);
     let mut sessions = 0;
@@ -357,6 +364,8 @@ fn write_batches<W: Write>(
             rows.write_session(source, session)?;
             sessions += 1;
         }
+        // Once the reading side is done, what comes back is dropped with the channel.
+        let _ = give_back.send(batch);
     }
     Ok(sessions)
 }
