@@ -9,7 +9,7 @@ mod render;
 mod repair;
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -112,23 +112,67 @@ fn read_file(path: &Path) -> io::Result<Bytes> {
     // A hint (Linux only): where it is not taken, the pages are small, as on the heap.
     #[cfg(target_os = "linux")]
     let _ = map.advise(memmap2::Advice::HugePage);
-    let mut filled = 0;
-    while filled < len {
-        match file.read(&mut map[filled..]) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
+    let filled = fill(&file, &mut map)?;
     // A file that grew since its length was taken is read whole, on the heap.
     let mut rest = Vec::new();
+    file.seek(io::SeekFrom::Start(filled as u64))?;
     if filled == len && file.read_to_end(&mut rest)? > 0 {
         let mut bytes = map.to_vec();
         bytes.append(&mut rest);
         return Ok(Bytes::Heap(bytes));
     }
     Ok(Bytes::Mapped(map.make_read_only()?, filled))
+}
+
+/// Fills `buffer` from the start of `file`, the second half on a second
+/// thread (the copy and the page faults split between two cores); returns
+/// how much of it the file filled, up to the first short read.
+#[cfg(unix)]
+fn fill(file: &fs::File, buffer: &mut [u8]) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let read_from = |part: &mut [u8], offset: usize| {
+        read_until_full(part, |rest, filled| file.read_at(rest, (offset + filled) as u64))
+    };
+    let half = buffer.len() / 2;
+    let halves = std::thread::scope(|scope| {
+        let (first, second) = buffer.split_at_mut(half);
+        let second_read = std::thread::Builder::new().spawn_scoped(scope, move || read_from(second, half)).ok()?;
+        let first_filled = read_from(first, 0);
+        let second_filled = second_read.join().unwrap_or_else(|panicked| std::panic::resume_unwind(panicked));
+        Some((first_filled, second_filled))
+    });
+    match halves {
+        Some((first_filled, second_filled)) => {
+            let first_filled = first_filled?;
+            Ok(if first_filled < half { first_filled } else { half + second_filled? })
+        }
+        // No thread to be had: one read after the other.
+        None => read_from(buffer, 0),
+    }
+}
+
+/// Fills `buffer` from the start of `file`; returns how much of it the file filled.
+#[cfg(not(unix))]
+fn fill(mut file: &fs::File, buffer: &mut [u8]) -> io::Result<usize> {
+    read_until_full(buffer, |rest, _| file.read(rest))
+}
+
+/// Calls `read` with the rest of `buffer` and how much is filled until it is
+/// full or `read` reads nothing; returns how much is filled.
+fn read_until_full(
+    buffer: &mut [u8],
+    mut read: impl FnMut(&mut [u8], usize) -> io::Result<usize>,
+) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match read(&mut buffer[filled..], filled) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
 }
 
 /// Stdout for bulk output, buffered by the caller. std's stdout is line
@@ -161,6 +205,21 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_file_shorter_than_its_buffer_fills_only_what_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short");
+        // Either side of the halves' boundary, which is at 500.
+        for len in [0, 1, 499, 500, 501, 999, 1000] {
+            let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&path, &content).unwrap();
+            let mut buffer = vec![0xFF; 1000];
+            let filled = super::fill(&std::fs::File::open(&path).unwrap(), &mut buffer).unwrap();
+            assert_eq!(filled, len);
+            assert!(buffer[..len] == content[..], "{len}: the bytes read differ from the file");
+        }
     }
 
     #[test]
