@@ -125,17 +125,12 @@ impl SourceMap {
             SourceMap::Utf16 { big_endian, checkpoints } => {
                 let i = checkpoints.partition_point(|&(text, _)| text <= offset);
                 let (mut text, mut original) = checkpoints[i.saturating_sub(1)];
-                let units = input[original..].chunks_exact(2).map(|unit| unit_of(unit, *big_endian));
-                for decoded in char::decode_utf16(units) {
-                    if text >= offset {
+                while text < offset {
+                    let Some((decoded, len)) = utf16_char(&input[original..], *big_endian) else {
                         break;
-                    }
-                    let (text_len, input_len) = match decoded {
-                        Ok(c) => (c.len_utf8(), 2 * c.len_utf16()),
-                        Err(_) => (char::REPLACEMENT_CHARACTER.len_utf8(), 2),
                     };
-                    text += text_len;
-                    original += input_len;
+                    text += decoded.unwrap_or(char::REPLACEMENT_CHARACTER).len_utf8();
+                    original += len;
                 }
                 original.min(input.len())
             }
@@ -156,6 +151,28 @@ fn unit_of(pair: &[u8], big_endian: bool) -> u16 {
     } else {
         u16::from_le_bytes([pair[0], pair[1]])
     }
+}
+
+/// The character the UTF-16 code units at the start of `bytes` make, and
+/// how many bytes they take; `None` for a lone surrogate (two bytes). `None`
+/// at all when no whole unit is left. Decoding a unit at a time like this,
+/// rather than through `char::decode_utf16`, gives ASCII (most of a saved
+/// response) a test of its own, and does not rely on an iterator being inlined.
+#[inline]
+fn utf16_char(bytes: &[u8], big_endian: bool) -> Option<(Option<char>, usize)> {
+    let first = unit_of(bytes.get(..2)?, big_endian);
+    if first < 0x80 {
+        return Some((Some(char::from(first as u8)), 2));
+    }
+    if (0xD800..0xDC00).contains(&first) {
+        let low = bytes.get(2..4).map(|pair| unit_of(pair, big_endian)).filter(|low| (0xDC00..0xE000).contains(low));
+        return Some(match low {
+            Some(low) => (char::from_u32(0x10000 + ((u32::from(first) - 0xD800) << 10) + (u32::from(low) - 0xDC00)), 4),
+            None => (None, 2),
+        });
+    }
+    // A lone low surrogate is no character either.
+    Some((char::from_u32(u32::from(first)), 2))
 }
 
 /// Decodes `input` to text, detecting its encoding.
@@ -247,27 +264,42 @@ fn decode_utf16(input: &[u8], encoding: Encoding, big_endian: bool) -> Decoded<'
     let body = &input[bom..];
     let mut text = String::with_capacity(body.len() / 2 + 16);
     let mut checkpoints = vec![(0, bom)];
+    let mut next_checkpoint = UTF16_CHECKPOINT;
     let mut original = bom;
-    let units = body.chunks_exact(2).map(|unit| unit_of(unit, big_endian));
-    for decoded in char::decode_utf16(units) {
-        if text.len() >= checkpoints.last().map_or(0, |&(t, _)| t) + UTF16_CHECKPOINT {
+    // Four units read as one big-endian word are ASCII when none of these
+    // bits is set: each high byte zero, each low byte below 0x80.
+    let not_ascii = if big_endian { 0xFF80_FF80_FF80_FF80_u64 } else { 0x80FF_80FF_80FF_80FF };
+    // Where the first low byte is among a unit's two.
+    let low_first = usize::from(big_endian);
+    loop {
+        if text.len() >= next_checkpoint {
             checkpoints.push((text.len(), original));
+            next_checkpoint = text.len() + UTF16_CHECKPOINT;
         }
-        match decoded {
-            Ok(c) => {
-                text.push(c);
-                original += 2 * c.len_utf16();
+        // Four ASCII units at a time, most of a saved response.
+        if let Some(four) = input.get(original..original + 8) {
+            let word = u64::from_be_bytes(four.try_into().expect("eight bytes"));
+            if word & not_ascii == 0 {
+                four.iter().skip(low_first).step_by(2).for_each(|&b| text.push(char::from(b)));
+                original += 8;
+                continue;
             }
-            Err(_) => {
+        }
+        let Some((decoded, len)) = utf16_char(&input[original..], big_endian) else {
+            break;
+        };
+        match decoded {
+            Some(c) => text.push(c),
+            None => {
                 text.push(char::REPLACEMENT_CHARACTER);
                 repairs.push(Repair::new(
                     RepairKind::InvalidUtf16,
                     Span::new(original, original + 2),
                     "replaced a lone UTF-16 surrogate with U+FFFD",
                 ));
-                original += 2;
             }
         }
+        original += len;
     }
     if body.len() % 2 == 1 {
         repairs.push(Repair::new(
@@ -362,6 +394,35 @@ mod tests {
         assert_eq!(decoded.text, "\"\u{FFFD}\"");
         let kinds: Vec<_> = decoded.repairs.iter().map(|r| r.kind).collect();
         assert_eq!(kinds, vec![RepairKind::Utf16, RepairKind::InvalidUtf16, RepairKind::InvalidUtf16]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn utf16_decodes_as_std_does_and_maps_every_character_back(
+            units in proptest::collection::vec(proptest::prop_oneof![0u16..0x80, 0xD7F0u16..0xE010, proptest::num::u16::ANY], 0..600),
+            big_endian: bool,
+        ) {
+            let mut input = if big_endian { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
+            for unit in &units {
+                input.extend(if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+            }
+            let decoded = decode(&input);
+            let expected = String::from_utf16_lossy(&units);
+            proptest::prop_assert_eq!(&decoded.text, &expected);
+            let lone = char::decode_utf16(units.iter().copied()).filter(Result::is_err).count();
+            proptest::prop_assert_eq!(decoded.repairs.len(), 1 + lone);
+            // Each character maps to where its units start.
+            let mut original = 2;
+            for (offset, c) in char::decode_utf16(units.iter().copied()).scan(0, |text, c| {
+                let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
+                let offset = *text;
+                *text += c.len_utf8();
+                Some((offset, c))
+            }) {
+                proptest::prop_assert_eq!(decoded.source_map.to_input(&input, offset), original);
+                original += if c == char::REPLACEMENT_CHARACTER { 2 } else { 2 * c.len_utf16() };
+            }
+        }
     }
 
     #[test]
