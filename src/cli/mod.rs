@@ -167,7 +167,7 @@ fn read_until_full(
     while filled < buffer.len() {
         match read(&mut buffer[filled..], filled) {
             Ok(0) => break,
-            Ok(read) => filled += read,
+            Ok(count) => filled += count,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => return Err(error),
         }
