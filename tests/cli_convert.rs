@@ -202,6 +202,56 @@ fn output_file_option_writes_there() {
     assert_eq!(csv_rows(&fs::read_to_string(out).unwrap()).len(), 3);
 }
 
+#[test]
+fn an_earlier_output_is_replaced_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rows.csv");
+    let sample = path("samples/documented-sample.json");
+    let (_, expected, _) = run(&["convert", &sample]);
+    // Longer than the new rows, so a tail left over would show.
+    fs::write(&out, "stale row\n".repeat(100_000)).unwrap();
+    let (code, _, stderr) = run(&["convert", "-o", out.to_str().unwrap(), &sample]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(fs::read_to_string(&out).unwrap(), expected);
+
+    // No rows at all (NDJSON has no header): still emptied.
+    let nothing = dir.path().join("nothing.txt");
+    fs::write(&nothing, "no json here").unwrap();
+    let (code, _, _) = run(&["convert", "--format", "ndjson", "-o", out.to_str().unwrap(), nothing.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(fs::read_to_string(&out).unwrap(), "");
+}
+
+#[test]
+fn an_input_named_as_the_output_is_refused_before_either_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("response.json");
+    fs::copy(path("samples/documented-sample.json"), &file).unwrap();
+    let before = fs::read(&file).unwrap();
+    let file = file.to_str().unwrap();
+    let (code, stdout, stderr) = run(&["convert", "-o", file, file]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert!(stderr.contains("is both an input and the output file (-o)"), "{stderr}");
+    assert_eq!(fs::read(file).unwrap(), before, "the input was overwritten");
+}
+
+#[test]
+fn the_output_found_in_an_input_directory_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(path("samples/documented-sample.json"), dir.path().join("response.json")).unwrap();
+    let out = dir.path().join("rows.csv");
+    let args = ["convert", "-o", out.to_str().unwrap(), dir.path().to_str().unwrap()];
+    // Twice: the second run finds the first run's rows in the directory.
+    for _ in 0..2 {
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(csv_rows(&fs::read_to_string(&out).unwrap()).len(), 3);
+        assert!(stderr.contains("1 input,"), "{stderr}");
+    }
+    let (_, _, stderr) = run(&args);
+    assert!(stderr.contains(&format!("skipped {}: it is the output file (-o)", out.display())), "{stderr}");
+}
+
 /// A response of `sessions` sessions, each with two targets; `damaged`
 /// leaves a trailing comma in every target list.
 fn large_response(sessions: usize, damaged: bool) -> String {

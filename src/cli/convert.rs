@@ -110,16 +110,18 @@ pub(super) fn run(args: &ConvertArgs) -> anyhow::Result<ExitStatus> {
         },
         neutralize_formulas: !args.no_neutralize,
     };
+    let mut log = BufWriter::new(io::stderr().lock());
+    let mut tally = Tally::default();
+    // Listed before the output is opened, so that no input is the output emptied.
+    let paths = expand_paths(&args.paths, args.output.as_deref(), &mut log, &mut tally)?;
     // Written from a second thread for large inputs, so it must be Send.
     let out: Box<dyn Write + Send> = match &args.output {
-        Some(path) => Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?),
+        Some(path) => Box::new(OutputFile::create(path).with_context(|| format!("cannot create {}", path.display()))?),
         None => bulk_stdout(),
     };
     let mut rows = RowWriter::new(BufWriter::with_capacity(1 << 16, out), options).context("cannot write output")?;
-    let mut log = BufWriter::new(io::stderr().lock());
-    let mut tally = Tally::default();
 
-    for path in expand_paths(&args.paths, &mut log, &mut tally)? {
+    for path in paths {
         let input = match read_input(path.as_ref()) {
             Ok(input) => input,
             Err(error) => {
@@ -409,28 +411,47 @@ fn write_summary<L: Write>(log: &mut L, tally: &Tally, rows: u64, neutralized: u
 }
 
 /// The files to read: each path, directories expanded recursively in name
-/// order (hidden entries skipped); `None` stands for stdin.
-fn expand_paths<L: Write>(paths: &[PathBuf], log: &mut L, tally: &mut Tally) -> io::Result<Vec<Option<PathBuf>>> {
+/// order (hidden entries skipped); `None` stands for stdin. The output file
+/// is no input: found in a directory (an earlier run's rows), it is skipped
+/// with a note; named, it is an error, before the output is touched.
+fn expand_paths<L: Write>(
+    paths: &[PathBuf],
+    output: Option<&Path>,
+    log: &mut L,
+    tally: &mut Tally,
+) -> anyhow::Result<Vec<Option<PathBuf>>> {
     if paths.is_empty() {
         return Ok(vec![None]);
     }
+    let output = output.and_then(|path| FileId::of(&fs::metadata(path).ok()?));
     let mut files = Vec::new();
+    let mut skipped = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
             files.push(None);
         } else if path.is_dir() {
-            if let Err(error) = walk(path, &mut files) {
+            if let Err(error) = walk(path, output, &mut files, &mut skipped) {
                 writeln!(log, "scanhist: cannot read directory {}: {error}", path.display())?;
                 tally.unreadable += 1;
             }
+        } else if output.is_some() && fs::metadata(path).ok().and_then(|m| FileId::of(&m)) == output {
+            anyhow::bail!("{} is both an input and the output file (-o); writing would destroy it", path.display());
         } else {
             files.push(Some(path.clone()));
         }
     }
+    for path in skipped {
+        writeln!(log, "scanhist: skipped {}: it is the output file (-o)", path.display())?;
+    }
     Ok(files)
 }
 
-fn walk(dir: &Path, files: &mut Vec<Option<PathBuf>>) -> io::Result<()> {
+fn walk(
+    dir: &Path,
+    output: Option<FileId>,
+    files: &mut Vec<Option<PathBuf>>,
+    skipped: &mut Vec<PathBuf>,
+) -> io::Result<()> {
     let mut entries: Vec<PathBuf> = fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|entry| entry.path())
@@ -438,11 +459,92 @@ fn walk(dir: &Path, files: &mut Vec<Option<PathBuf>>) -> io::Result<()> {
         .collect();
     entries.sort();
     for path in entries {
-        if path.is_dir() {
-            walk(&path, files)?;
+        // One stat for both questions; a file it fails on is read, and its error reported then.
+        let metadata = fs::metadata(&path).ok();
+        if metadata.as_ref().is_some_and(fs::Metadata::is_dir) {
+            walk(&path, output, files, skipped)?;
+        } else if output.is_some() && metadata.as_ref().and_then(FileId::of) == output {
+            skipped.push(path);
         } else {
             files.push(Some(path));
         }
     }
     Ok(())
+}
+
+/// What tells two paths to one file apart from two files: the device and
+/// inode. Elsewhere than Unix there is none, and the output is not looked
+/// for among the inputs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FileId(u64, u64);
+
+impl FileId {
+    #[cfg(unix)]
+    fn of(metadata: &fs::Metadata) -> Option<FileId> {
+        use std::os::unix::fs::MetadataExt;
+        Some(FileId(metadata.dev(), metadata.ino()))
+    }
+
+    #[cfg(not(unix))]
+    fn of(_: &fs::Metadata) -> Option<FileId> {
+        None
+    }
+}
+
+/// The `-o` file. What an earlier run left there is truncated on a second
+/// thread, which the first write waits for: on ext4, truncating a 40 MB
+/// output took 20 ms, time that reading the input need not wait for
+/// (BENCHMARKS.md). No input is the output (see [`expand_paths`]), so
+/// nothing reads what is being emptied.
+struct OutputFile {
+    file: File,
+    emptying: Option<thread::JoinHandle<io::Result<()>>>,
+}
+
+impl OutputFile {
+    fn create(path: &Path) -> io::Result<OutputFile> {
+        // Without a check that no input is the output, it is truncated here, as File::create does.
+        let file = fs::OpenOptions::new().write(true).create(true).truncate(!cfg!(unix)).open(path)?;
+        let metadata = file.metadata()?;
+        // Only a regular file has a length to set; a FIFO or a device is written as it is.
+        if !cfg!(unix) || !metadata.is_file() || metadata.len() == 0 {
+            return Ok(OutputFile { file, emptying: None });
+        }
+        let emptied = file.try_clone()?;
+        let emptying = match thread::Builder::new().spawn(move || emptied.set_len(0)) {
+            Ok(thread) => Some(thread),
+            Err(_) => {
+                file.set_len(0)?;
+                None
+            }
+        };
+        Ok(OutputFile { file, emptying })
+    }
+
+    /// Waits until the file is empty, once.
+    fn emptied(&mut self) -> io::Result<()> {
+        match self.emptying.take() {
+            Some(thread) => thread.join().unwrap_or_else(|panicked| panic::resume_unwind(panicked)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.emptied()?;
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.emptied()?;
+        self.file.flush()
+    }
+}
+
+impl Drop for OutputFile {
+    /// Nothing written (no input, or none that gave a row) still leaves the file empty.
+    fn drop(&mut self) {
+        let _ = self.emptied();
+    }
 }
