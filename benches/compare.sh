@@ -87,6 +87,17 @@ hyperfine --warmup 1 --runs "$RUNS" --export-markdown "$OUT/damaged.md" --export
     -n "jsonrepair (npm)" "node $OUT/run_jsonrepair.js $OUT $DAMAGED $OUT/run_jsonrepair.json" \
     -n "json_repair (PyPI)" "$PY $OUT/run_json_repair.py $DAMAGED $OUT/json_repair.json"
 
+echo "== medians and ratios (from hyperfine's JSON: each tool's median over scanhist's)"
+"$PY" - "$OUT/valid.json" scanhist "$OUT/damaged.json" "scanhist repair" <<'PY'
+import json, sys
+for path, ours in zip(sys.argv[1::2], sys.argv[2::2]):
+    results = {r["command"]: r for r in json.load(open(path))["results"]}
+    base = results[ours]["median"]
+    for name, r in results.items():
+        ratio = "" if name == ours else f"  {r['median'] / base:6.2f}x {ours}"
+        print(f"{name:27} median {r['median']:8.4f} s (min {r['min']:.4f}, max {r['max']:.4f}){ratio}")
+PY
+
 echo "== the documented sample: what each repair tool makes of ListScannedTargets"
 SAMPLE=samples/documented-sample.json
 target/release/scanhist repair "$SAMPLE" 2>/dev/null | "$PY" -c 'import json,sys; v=json.load(sys.stdin)["value"]; print("scanhist:   ", len(v), "session(s); targets:", type(v[0]["ListScannedTargets"]).__name__, len(v[0]["ListScannedTargets"]))'
