@@ -4,14 +4,15 @@
 # Installs jq and hyperfine (Debian), DuckDB and json_repair (PyPI, in a venv)
 # and jsonrepair (npm) itself.
 #
-#   benches/compare.sh                 # 50 MB valid file, 5 MB damaged file, 5 runs each
-#   MB=10 DAMAGED_MB=2 RUNS=3 benches/compare.sh
+#   benches/compare.sh     # 50 MB valid, 5 MB damaged; 20 runs of scanhist and the baseline, 5 of the tools
+#   MB=10 DAMAGED_MB=2 RUNS=3 FAST_RUNS=5 benches/compare.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MB=${MB:-50}
 DAMAGED_MB=${DAMAGED_MB:-5}
 RUNS=${RUNS:-5}
+FAST_RUNS=${FAST_RUNS:-20}
 OUT=${OUT:-target/compare}
 mkdir -p "$OUT"
 OUT=$(realpath "$OUT")
@@ -73,29 +74,39 @@ import sys, json_repair
 open(sys.argv[2], "w").write(json_repair.repair_json(open(sys.argv[1]).read()))
 PY
 
+# The tools that take seconds run RUNS times each; scanhist and the baseline,
+# which take tens or hundreds of milliseconds, FAST_RUNS times, since on this
+# shared machine one slow run in five moves a median.
 echo "== valid file to CSV ($MB MB)"
-hyperfine --warmup 1 --runs "$RUNS" --export-markdown "$OUT/valid.md" --export-json "$OUT/valid.json" \
+hyperfine --warmup 2 --runs "$FAST_RUNS" --export-json "$OUT/valid-fast.json" \
     -n scanhist "target/release/scanhist convert --format csv $VALID -o $OUT/scanhist.csv" \
-    -n "serde_json + csv baseline" "target/release/examples/baseline_csv $VALID > $OUT/baseline.csv" \
+    -n "serde_json + csv baseline" "target/release/examples/baseline_csv $VALID > $OUT/baseline.csv"
+hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/valid-tools.json" \
     -n "jq @csv" "jq -r '$JQ_FLATTEN' $VALID > $OUT/jq.csv" \
     -n "DuckDB read_json" "$PY $OUT/duckdb_csv.py $VALID $OUT/duckdb.csv"
 
 echo "== damaged file ($DAMAGED_MB MB, a repair in every record)"
-hyperfine --warmup 1 --runs "$RUNS" --export-markdown "$OUT/damaged.md" --export-json "$OUT/damaged.json" \
+hyperfine --warmup 2 --runs "$FAST_RUNS" --export-json "$OUT/damaged-fast.json" \
     -n "scanhist convert" "target/release/scanhist convert --format csv $DAMAGED -o $OUT/damaged.csv" \
-    -n "scanhist repair" "target/release/scanhist repair $DAMAGED > $OUT/damaged-repaired.json 2>/dev/null" \
+    -n "scanhist repair" "target/release/scanhist repair $DAMAGED > $OUT/damaged-repaired.json 2>/dev/null"
+hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/damaged-tools.json" \
     -n "jsonrepair (npm)" "node $OUT/run_jsonrepair.js $OUT $DAMAGED $OUT/run_jsonrepair.json" \
     -n "json_repair (PyPI)" "$PY $OUT/run_json_repair.py $DAMAGED $OUT/json_repair.json"
 
-echo "== medians and ratios (from hyperfine's JSON: each tool's median over scanhist's)"
-"$PY" - "$OUT/valid.json" scanhist "$OUT/damaged.json" "scanhist repair" <<'PY'
+echo "== medians and ratios (each command's median over scanhist's, from hyperfine's JSON)"
+"$PY" - "$OUT" <<'PY'
 import json, sys
-for path, ours in zip(sys.argv[1::2], sys.argv[2::2]):
-    results = {r["command"]: r for r in json.load(open(path))["results"]}
+groups = [("valid", "scanhist"), ("damaged", "scanhist repair")]
+for group, ours in groups:
+    results = {}
+    for part in ("fast", "tools"):
+        with open(f"{sys.argv[1]}/{group}-{part}.json") as f:
+            results.update({r["command"]: r for r in json.load(f)["results"]})
     base = results[ours]["median"]
     for name, r in results.items():
         ratio = "" if name == ours else f"  {r['median'] / base:6.2f}x {ours}"
-        print(f"{name:27} median {r['median']:8.4f} s (min {r['min']:.4f}, max {r['max']:.4f}){ratio}")
+        runs = len(r["times"])
+        print(f"{name:27} median {r['median']:8.4f} s (min {r['min']:.4f}, max {r['max']:.4f}, {runs:2} runs){ratio}")
 PY
 
 echo "== the documented sample: what each repair tool makes of ListScannedTargets"
