@@ -127,6 +127,18 @@ impl<'a> Cursor<'a> {
         self
     }
 
+    /// Starts over at `pos`, with no container open, keeping the memory of
+    /// the last reading: for many short readings of one text.
+    pub fn restart(&mut self, pos: usize, max_depth: usize) {
+        self.pos = pos;
+        self.max_depth = max_depth;
+        self.frames.clear();
+        self.first = false;
+        if let Some(keys) = &mut self.keys {
+            keys.clear();
+        }
+    }
+
     /// The offset of the next byte to read.
     pub fn position(&self) -> usize {
         self.pos

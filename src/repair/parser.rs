@@ -2,9 +2,12 @@
 //! the edits turning it into strict JSON.
 //!
 //! Containers live on an explicit stack, so depth costs heap, not call stack,
-//! and the limit is checked before each push. Each byte is looked at a bounded
-//! number of times; the only look-ahead is a peek past whitespace and comments
-//! after a comma inside an object run. What it records can be handed on in
+//! and the limit is checked before each push. A container inside another is
+//! first read whole by the strict cursor: where it is strict JSON, nothing in
+//! it needs recording, and that reading is the faster one. Each byte is looked
+//! at a bounded number of times (by at most one failed strict reading); the
+//! other look-ahead is a peek past whitespace and comments after a comma
+//! inside an object run. What it records can be handed on in
 //! parts, between documents, so that a large input's edits and repairs need
 //! not be held all at once.
 
@@ -16,6 +19,7 @@ use std::sync::Arc;
 
 use super::edits::Edit;
 use super::{Note, NoteKind, Repair, RepairErrorKind, RepairKind};
+use crate::json::Cursor;
 use crate::span::Span;
 
 /// What the parser found in one part of the text, in decoded-text coordinates.
@@ -73,7 +77,15 @@ pub(super) fn parse_parts(
     part_bytes: usize,
     on_part: &mut dyn FnMut(Parsed) -> ControlFlow<()>,
 ) -> Result<(), Failure> {
-    let mut parser = Parser::new(text, max_depth);
+    run_parts(Parser::new(text, max_depth), part_bytes, on_part)
+}
+
+fn run_parts(
+    mut parser: Parser<'_>,
+    part_bytes: usize,
+    on_part: &mut dyn FnMut(Parsed) -> ControlFlow<()>,
+) -> Result<(), Failure> {
+    let text = parser.text;
     if parser.run(part_bytes, on_part)?.is_break() {
         return Ok(());
     }
@@ -218,6 +230,30 @@ struct Parser<'t> {
     garbage: Option<Garbage>,
     jsonp_open: bool,
     descriptions: Descriptions,
+    /// Per nesting depth, how containers found there fared when read whole
+    /// as strict JSON (see [`Parser::skip_strict`]).
+    strict: [StrictRecord; STRICT_DEPTHS],
+    /// The strict cursor those readings use, kept for its memory.
+    cursor: Cursor<'t>,
+    /// Where the last of those readings failed.
+    strict_failed_at: usize,
+    /// Off in tests that compare the parse with and without the shortcut.
+    strict_shortcut: bool,
+}
+
+/// Depths told apart by [`StrictRecord`]; deeper ones share the last.
+const STRICT_DEPTHS: usize = 8;
+
+/// Attempts after failures at one depth are spaced out to at most one in this many.
+const STRICT_MAX_BACKOFF: u32 = 8;
+
+/// How reading containers at one depth as strict JSON went lately.
+#[derive(Clone, Copy, Default)]
+struct StrictRecord {
+    /// Failures since the last success, capped at [`STRICT_MAX_BACKOFF`].
+    failures: u32,
+    /// Containers still to parse token by token before the next attempt.
+    skip: u32,
 }
 
 /// Hands out shared copies of the descriptions said lately. Damage repeats
@@ -300,6 +336,10 @@ impl<'t> Parser<'t> {
             garbage: None,
             jsonp_open: false,
             descriptions: Descriptions::default(),
+            strict: [StrictRecord::default(); STRICT_DEPTHS],
+            cursor: Cursor::new(text, 0..text.len()).unique_keys(),
+            strict_failed_at: 0,
+            strict_shortcut: true,
         }
     }
 
@@ -1076,10 +1116,55 @@ impl<'t> Parser<'t> {
         !word.is_empty() && !word.bytes().all(|c| matches!(c, b'+' | b'-' | b'.'))
     }
 
+    #[inline(always)]
     fn value(&mut self, b: u8) -> Result<(), Failure> {
         match b {
+            b'{' | b'[' if self.skip_strict() => Ok(()),
             b'{' | b'[' => self.open_container(b),
             _ => self.scalar(b),
+        }
+    }
+
+    /// Reads the container at `self.pos` whole with the strict cursor, and
+    /// takes it as one value if it is strict JSON (unique keys, within the
+    /// depth limit): the token-by-token parse would record nothing in it.
+    /// Damage is usually in a few records, so most containers pass; where
+    /// attempts at a depth keep failing (every record of a file damaged),
+    /// they are spaced out, to one in up to 255.
+    #[inline(always)]
+    fn skip_strict(&mut self) -> bool {
+        let depth = self.stack.len().min(STRICT_DEPTHS - 1);
+        // Where the last attempt failed, any attempt begun before would fail
+        // again once it got there, or succeed on a value that ends before:
+        // left out, so that no byte is read by more than one failed attempt.
+        if !self.strict_shortcut || self.pos < self.strict_failed_at {
+            return false;
+        }
+        let record = &mut self.strict[depth];
+        if record.skip > 0 {
+            record.skip -= 1;
+            return false;
+        }
+        self.read_strict(depth)
+    }
+
+    #[inline(never)]
+    fn read_strict(&mut self, depth: usize) -> bool {
+        let record = &mut self.strict[depth];
+        self.cursor.restart(self.pos, self.max_depth - self.stack.len());
+        match self.cursor.skip_value() {
+            Ok(range) => {
+                record.failures = 0;
+                self.pos = range.end;
+                self.value_done(Span::new(range.start, range.end), self.bytes[range.start] == b'{');
+                true
+            }
+            Err(error) => {
+                self.strict_failed_at = error.offset;
+                record.failures = (record.failures + 1).min(STRICT_MAX_BACKOFF);
+                record.skip = (1 << record.failures) - 1;
+                false
+            }
         }
     }
 
@@ -1643,6 +1728,106 @@ mod tests {
         top_level_prose_with_digit: "3 targets failed\n{}" => "\n{}", [SurroundingText];
         top_level_unclosed_quote_is_prose: "\"quoted prose\n{}" => "\n{}", [SurroundingText];
         scalar_documents_on_own_lines: "1\n\"a\"\nnull" => "1\n\"a\"\nnull", [];
+    }
+
+    /// The parse, all fields, with the strict shortcut on or off.
+    fn parse_with(text: &str, max_depth: usize, shortcut: bool) -> Result<String, String> {
+        let mut parser = super::Parser::new(text, max_depth);
+        parser.strict_shortcut = shortcut;
+        let mut parts = Vec::new();
+        super::run_parts(parser, usize::MAX, &mut |part| {
+            let documents: Vec<_> = part.documents.iter().map(|d| (d.start, d.end, d.first_edit, d.end_edit)).collect();
+            parts.push(format!("{:?} {:?} {:?} {:?} {documents:?}", part.range, part.edits, part.repairs, part.notes));
+            std::ops::ControlFlow::Continue(())
+        })
+        .map(|()| parts.join("\n"))
+        .map_err(|failure| format!("{:?} {:?}", failure.kind, failure.span))
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+            "[a-z\"\\\u{1F}é“”]{0,6}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(6, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("[a-c]{1,2}", inner, 0..5)
+                    .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Reading strict containers whole changes nothing the parse records,
+        /// on JSON with damage spliced in anywhere, at any depth limit.
+        #[test]
+        fn the_strict_shortcut_records_what_the_token_parse_records(
+            value in json_value(),
+            pretty in proptest::prelude::any::<bool>(),
+            damage in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), proptest::sample::select(vec![
+                    "", ",", "}", "]", "{", "[", "'", "\"", ":", "/*c*/", "//c\n", "x", " ", "NaN", "\u{201C}", "{\"a\":1,\"a\":2}",
+                ]), 0usize..3),
+                0..4,
+            ),
+            max_depth in 2usize..12,
+        ) {
+            let mut text = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }.unwrap();
+            // Wrapped, so that the value is a container's member, where the shortcut applies.
+            text = format!("{{\"value\": [{text}, {text}]}}");
+            for (at, insert, delete) in damage {
+                let mut at = at.index(text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let mut end = (at + delete).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                text.replace_range(at..end, insert);
+            }
+            proptest::prop_assert_eq!(parse_with(&text, max_depth, true), parse_with(&text, max_depth, false), "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn the_strict_shortcut_is_taken_and_backs_off() {
+        // Clean records pass whole; after damage at a depth, attempts there are spaced out.
+        let record = r#"{"sessionId": "s", "scannedTargets": [{"ip": "10.0.0.1"}]}"#;
+        let damaged = r#"{"sessionId": "s",, "scannedTargets": []}"#;
+        let text = format!("{{\"value\": [{record}, {damaged}, {record}, {record}]}}");
+        let mut parser = super::Parser::new(&text, 64);
+        let _ = parser.run(usize::MAX, &mut |_| std::ops::ControlFlow::Continue(()));
+        // The `value` array (depth 1) failed in the damaged record; the records
+        // (depth 2) up to there were parsed token by token, the two after read whole.
+        assert_eq!((parser.strict[1].failures, parser.strict[2].failures, parser.strict[2].skip), (1, 0, 0));
+        assert_eq!(parser.repairs.len(), 1);
+        let damaged_run = format!("{{\"value\": [{damaged}, {damaged}, {damaged}, {damaged}, {record}]}}");
+        let mut parser = super::Parser::new(&damaged_run, 64);
+        let _ = parser.run(usize::MAX, &mut |_| std::ops::ControlFlow::Continue(()));
+        // The first record is inside the array's failed reading; the second
+        // failed, the third was skipped, the fourth failed, and three are now to skip.
+        assert_eq!((parser.strict[2].failures, parser.strict[2].skip), (2, 2));
+    }
+
+    #[test]
+    fn containers_inside_a_failed_reading_are_not_read_again() {
+        // Damage at the end of 400 nested arrays around a long string: were each
+        // array read whole in turn, the string would be read 400 times.
+        let depth = 400;
+        let text = format!("{{\"v\": {}\"{}\",{}}}", "[".repeat(depth), "a".repeat(100_000), "]".repeat(depth));
+        let mut parser = super::Parser::new(&text, 512);
+        let _ = parser.run(usize::MAX, &mut |_| std::ops::ControlFlow::Continue(()));
+        assert_eq!(parser.repairs.len(), 1, "the trailing comma");
+        // One reading, of the outermost array (depth 1), failed; none deeper was tried.
+        let failures: Vec<u32> = parser.strict.iter().map(|record| record.failures).collect();
+        assert_eq!(failures, [0, 1, 0, 0, 0, 0, 0, 0]);
     }
 
     #[test]
