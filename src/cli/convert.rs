@@ -492,7 +492,7 @@ impl FileId {
 }
 
 /// The `-o` file. What an earlier run left there is truncated on a second
-/// thread, which the first write waits for: on ext4, truncating a 40 MB
+/// thread, which the first write waits for: on ext4, truncating a 63 MB
 /// output took 20 ms, time that reading the input need not wait for
 /// (BENCHMARKS.md). No input is the output (see [`expand_paths`]), so
 /// nothing reads what is being emptied.
