@@ -503,7 +503,7 @@ struct OutputFile {
 
 impl OutputFile {
     fn create(path: &Path) -> io::Result<OutputFile> {
-        // Without a check that no input is the output, it is truncated here, as File::create does.
+        // Elsewhere than Unix no input is checked against the output: truncated here, as File::create does.
         let file = fs::OpenOptions::new().write(true).create(true).truncate(!cfg!(unix)).open(path)?;
         let metadata = file.metadata()?;
         // Only a regular file has a length to set; a FIFO or a device is written as it is.
