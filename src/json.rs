@@ -557,7 +557,7 @@ fn unescape(raw: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
@@ -698,7 +698,7 @@ mod tests {
     }
 
     /// JSON values with escapes, surrogate pairs, exponents and nesting.
-    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    pub(crate) fn json_value() -> impl Strategy<Value = serde_json::Value> {
         let leaf = prop_oneof![
             Just(serde_json::Value::Null),
             any::<bool>().prop_map(serde_json::Value::from),

@@ -1744,31 +1744,13 @@ mod tests {
         .map_err(|failure| format!("{:?} {:?}", failure.kind, failure.span))
     }
 
-    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
-        use proptest::prelude::*;
-        let leaf = prop_oneof![
-            Just(serde_json::Value::Null),
-            any::<bool>().prop_map(serde_json::Value::from),
-            any::<i64>().prop_map(serde_json::Value::from),
-            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
-            "[a-z\"\\\u{1F}é“”]{0,6}".prop_map(serde_json::Value::from),
-        ];
-        leaf.prop_recursive(6, 48, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
-                prop::collection::btree_map("[a-c]{1,2}", inner, 0..5)
-                    .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
-            ]
-        })
-    }
-
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
         /// Reading strict containers whole changes nothing the parse records,
         /// on JSON with damage spliced in anywhere, at any depth limit.
         #[test]
         fn the_strict_shortcut_records_what_the_token_parse_records(
-            value in json_value(),
+            value in crate::json::tests::json_value(),
             pretty in proptest::prelude::any::<bool>(),
             damage in proptest::collection::vec(
                 (proptest::prelude::any::<proptest::sample::Index>(), proptest::sample::select(vec![
