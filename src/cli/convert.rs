@@ -423,7 +423,7 @@ fn expand_paths<L: Write>(
     if paths.is_empty() {
         return Ok(vec![None]);
     }
-    let output = output.and_then(|path| FileId::of(&fs::metadata(path).ok()?));
+    let output = output.and_then(FileId::of_path);
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     for path in paths {
@@ -434,7 +434,7 @@ fn expand_paths<L: Write>(
                 writeln!(log, "scanhist: cannot read directory {}: {error}", path.display())?;
                 tally.unreadable += 1;
             }
-        } else if output.is_some() && fs::metadata(path).ok().and_then(|m| FileId::of(&m)) == output {
+        } else if output.is_some() && FileId::of_path(path) == output {
             anyhow::bail!("{} is both an input and the output file (-o); writing would destroy it", path.display());
         } else {
             files.push(Some(path.clone()));
@@ -479,6 +479,10 @@ fn walk(
 struct FileId(u64, u64);
 
 impl FileId {
+    fn of_path(path: &Path) -> Option<FileId> {
+        FileId::of(&fs::metadata(path).ok()?)
+    }
+
     #[cfg(unix)]
     fn of(metadata: &fs::Metadata) -> Option<FileId> {
         use std::os::unix::fs::MetadataExt;

@@ -235,10 +235,8 @@ struct Parser<'t> {
     strict: [StrictRecord; STRICT_DEPTHS],
     /// The strict cursor those readings use, kept for its memory.
     cursor: Cursor<'t>,
-    /// Where the last of those readings failed.
+    /// Where the last of those readings failed: none starts before it.
     strict_failed_at: usize,
-    /// Off in tests that compare the parse with and without the shortcut.
-    strict_shortcut: bool,
 }
 
 /// Depths told apart by [`StrictRecord`]; deeper ones share the last.
@@ -339,7 +337,6 @@ impl<'t> Parser<'t> {
             strict: [StrictRecord::default(); STRICT_DEPTHS],
             cursor: Cursor::new(text, 0..text.len()).unique_keys(),
             strict_failed_at: 0,
-            strict_shortcut: true,
         }
     }
 
@@ -1137,7 +1134,7 @@ impl<'t> Parser<'t> {
         // Where the last attempt failed, any attempt begun before would fail
         // again once it got there, or succeed on a value that ends before:
         // left out, so that no byte is read by more than one failed attempt.
-        if !self.strict_shortcut || self.pos < self.strict_failed_at {
+        if self.pos < self.strict_failed_at {
             return false;
         }
         let record = &mut self.strict[depth];
@@ -1733,7 +1730,10 @@ mod tests {
     /// The parse, all fields, with the strict shortcut on or off.
     fn parse_with(text: &str, max_depth: usize, shortcut: bool) -> Result<String, String> {
         let mut parser = super::Parser::new(text, max_depth);
-        parser.strict_shortcut = shortcut;
+        if !shortcut {
+            // As if a reading had failed at the end: none is tried.
+            parser.strict_failed_at = usize::MAX;
+        }
         let mut parts = Vec::new();
         super::run_parts(parser, usize::MAX, &mut |part| {
             let documents: Vec<_> = part.documents.iter().map(|d| (d.start, d.end, d.first_edit, d.end_edit)).collect();
