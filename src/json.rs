@@ -88,8 +88,9 @@ struct Frame<'a> {
     large: Option<HashSet<Cow<'a, str>>>,
 }
 
-/// Reads strict JSON from `text[start..end]`, one value at a time.
-pub(crate) struct Cursor<'a> {
+/// Reads strict JSON from `text[start..end]`, one value at a time; with
+/// `TRAILING_COMMAS`, JSON with trailing commas (see [`Cursor::allow_trailing_commas`]).
+pub(crate) struct Cursor<'a, const TRAILING_COMMAS: bool = false> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
@@ -99,6 +100,8 @@ pub(crate) struct Cursor<'a> {
     first: bool,
     /// The keys of every open object, as written, when duplicates are checked.
     keys: Option<Vec<Str<'a>>>,
+    /// Where the commas let pass before a closing bracket were.
+    trailing_commas: Vec<usize>,
 }
 
 impl<'a> Cursor<'a> {
@@ -112,6 +115,7 @@ impl<'a> Cursor<'a> {
             frames: Vec::new(),
             first: false,
             keys: None,
+            trailing_commas: Vec::new(),
         }
     }
 
@@ -127,6 +131,22 @@ impl<'a> Cursor<'a> {
         self
     }
 
+    /// A comma right before a closing bracket (`[1,]`) is let pass, its
+    /// offset kept in [`Cursor::trailing_commas`]. The text read is then not
+    /// strict JSON: this is for the tolerant parser, which removes them. A
+    /// type of its own, so that the strict reader carries no such check.
+    pub fn allow_trailing_commas(self) -> Cursor<'a, true> {
+        let Cursor { text, bytes, pos, max_depth, frames, first, keys, trailing_commas } = self;
+        Cursor { text, bytes, pos, max_depth, frames, first, keys, trailing_commas }
+    }
+}
+
+impl<'a, const TRAILING_COMMAS: bool> Cursor<'a, TRAILING_COMMAS> {
+    /// The offsets of the trailing commas let pass since the last restart, in order.
+    pub fn trailing_commas(&self) -> &[usize] {
+        &self.trailing_commas
+    }
+
     /// Starts over at `pos`, with no container open, keeping the memory of
     /// the last reading: for many short readings of one text.
     pub fn restart(&mut self, pos: usize, max_depth: usize) {
@@ -137,6 +157,7 @@ impl<'a> Cursor<'a> {
         if let Some(keys) = &mut self.keys {
             keys.clear();
         }
+        self.trailing_commas.clear();
     }
 
     /// The offset of the next byte to read.
@@ -225,8 +246,14 @@ impl<'a> Cursor<'a> {
                 return Ok(false);
             }
             Some(b',') if !self.first => {
+                let comma = self.pos;
                 self.pos += 1;
                 self.skip_whitespace();
+                if TRAILING_COMMAS && self.bytes.get(self.pos) == Some(&closer) {
+                    self.trailing_commas.push(comma);
+                    self.close();
+                    return Ok(false);
+                }
             }
             _ if self.first => {}
             _ => {
@@ -695,6 +722,31 @@ pub(crate) mod tests {
         assert_eq!(cursor.scalar(), Ok("null"));
         assert!(cursor.next_key().unwrap().is_none());
         assert_eq!(cursor.finish(), Ok(()));
+    }
+
+    #[test]
+    fn trailing_commas_pass_only_when_allowed_and_only_before_a_closer() {
+        let skip = |text: &str| {
+            let mut cursor = Cursor::new(text, 0..text.len()).unique_keys().allow_trailing_commas();
+            cursor.skip_value().map(|span| (span, cursor.trailing_commas().to_vec())).map_err(|error| error.offset)
+        };
+        assert_eq!(skip("[1,]"), Ok((0..4, vec![2])));
+        assert_eq!(skip("{\"a\": [1 , \n],\t}"), Ok((0..16, vec![9, 13])));
+        assert_eq!(skip("[[],[],]"), Ok((0..8, vec![6])));
+        // Only a comma after a member or element, and only one.
+        assert_eq!(skip("[,]"), Err(1));
+        assert_eq!(skip("{,}"), Err(1));
+        assert_eq!(skip("[1,,]"), Err(3));
+        assert_eq!(skip("{\"a\":1,,}"), Err(7));
+        // The closer must be the open container's own.
+        assert_eq!(skip("[1,}"), Err(3));
+        // A restart forgets the commas of the last reading.
+        let mut cursor = Cursor::new("[1,] [2]", 0..8).allow_trailing_commas();
+        cursor.skip_value().unwrap();
+        cursor.restart(5, 8);
+        assert_eq!((cursor.skip_value(), cursor.trailing_commas()), (Ok(5..8), &[][..]));
+        // The strict cursor still rejects them (also in `rejects_what_serde_json_rejects`).
+        assert!(!strict("{\"a\":1,}"));
     }
 
     /// JSON values with escapes, surrogate pairs, exponents and nesting.

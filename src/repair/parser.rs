@@ -3,8 +3,9 @@
 //!
 //! Containers live on an explicit stack, so depth costs heap, not call stack,
 //! and the limit is checked before each push. A container inside another is
-//! first read whole by the strict cursor: where it is strict JSON, nothing in
-//! it needs recording, and that reading is the faster one. Each byte is looked
+//! first read whole by the strict cursor: where it is strict JSON, or would
+//! be without its trailing commas (the documented sample's commonest damage),
+//! nothing else in it needs recording, and that reading is the faster one. Each byte is looked
 //! at a bounded number of times (by at most one failed strict reading); the
 //! other look-ahead is a peek past whitespace and comments after a comma
 //! inside an object run. What it records can be handed on in
@@ -234,7 +235,7 @@ struct Parser<'t> {
     /// as strict JSON (see [`Parser::skip_strict`]).
     strict: [StrictRecord; STRICT_DEPTHS],
     /// The strict cursor those readings use, kept for its memory.
-    cursor: Cursor<'t>,
+    cursor: Cursor<'t, true>,
     /// Where the last of those readings failed: none starts before it.
     strict_failed_at: usize,
 }
@@ -335,7 +336,7 @@ impl<'t> Parser<'t> {
             jsonp_open: false,
             descriptions: Descriptions::default(),
             strict: [StrictRecord::default(); STRICT_DEPTHS],
-            cursor: Cursor::new(text, 0..text.len()).unique_keys(),
+            cursor: Cursor::new(text, 0..text.len()).unique_keys().allow_trailing_commas(),
             strict_failed_at: 0,
         }
     }
@@ -1124,7 +1125,8 @@ impl<'t> Parser<'t> {
 
     /// Reads the container at `self.pos` whole with the strict cursor, and
     /// takes it as one value if it is strict JSON (unique keys, within the
-    /// depth limit): the token-by-token parse would record nothing in it.
+    /// depth limit) but for trailing commas: the token-by-token parse would
+    /// record nothing in it but their removal.
     /// Damage is usually in a few records, so most containers pass; where
     /// attempts at a depth keep failing (every record of a file damaged),
     /// they are spaced out, to one in up to 255.
@@ -1152,6 +1154,11 @@ impl<'t> Parser<'t> {
         match self.cursor.skip_value() {
             Ok(range) => {
                 record.failures = 0;
+                // Removed as the token parse removes them, each when its container closes.
+                for i in 0..self.cursor.trailing_commas().len() {
+                    let comma = self.cursor.trailing_commas()[i];
+                    self.delete(RepairKind::TrailingComma, Span::new(comma, comma + 1), "removed a trailing comma");
+                }
                 self.pos = range.end;
                 self.value_done(Span::new(range.start, range.end), self.bytes[range.start] == b'{');
                 true
@@ -1759,8 +1766,13 @@ mod tests {
                 0..4,
             ),
             max_depth in 2usize..12,
+            sample_commas in proptest::prelude::any::<bool>(),
         ) {
             let mut text = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }.unwrap();
+            if sample_commas {
+                // The documented sample's damage: a comma before every closing brace.
+                text = text.replace('}', ",}");
+            }
             // Wrapped, so that the value is a container's member, where the shortcut applies.
             text = format!("{{\"value\": [{text}, {text}]}}");
             for (at, insert, delete) in damage {
@@ -1799,14 +1811,32 @@ mod tests {
     }
 
     #[test]
+    fn containers_with_trailing_commas_are_read_whole() {
+        // The documented sample's targets: strict JSON but for a trailing comma.
+        let target = r#"{"ip": "10.0.0.1", "scanStatus": "Success",}"#;
+        let text = format!("{{\"value\": [{{\"scannedTargets\": [{target}, {target},\n]}}, [1, [2,],]]}}");
+        let mut parser = super::Parser::new(&text, 64);
+        let _ = parser.run(usize::MAX, &mut |_| std::ops::ControlFlow::Continue(()));
+        let failures: Vec<u32> = parser.strict.iter().map(|record| record.failures).collect();
+        assert_eq!(failures, [0; super::STRICT_DEPTHS], "no reading failed");
+        let commas: Vec<usize> = parser.repairs.iter().map(|repair| repair.span.start).collect();
+        let trailing = |at: usize| text[at + 1..].trim_start().starts_with(['}', ']']);
+        let expected: Vec<usize> = text.match_indices(',').map(|(at, _)| at).filter(|&at| trailing(at)).collect();
+        assert_eq!(commas, expected);
+        assert_eq!(commas.len(), 5);
+        assert!(parser.repairs.iter().all(|repair| repair.kind == super::RepairKind::TrailingComma));
+        assert_eq!(parse_with(&text, 64, true), parse_with(&text, 64, false));
+    }
+
+    #[test]
     fn containers_inside_a_failed_reading_are_not_read_again() {
         // Damage at the end of 400 nested arrays around a long string: were each
         // array read whole in turn, the string would be read 400 times.
         let depth = 400;
-        let text = format!("{{\"v\": {}\"{}\",{}}}", "[".repeat(depth), "a".repeat(100_000), "]".repeat(depth));
+        let text = format!("{{\"v\": {}\"{}\"/**/{}}}", "[".repeat(depth), "a".repeat(100_000), "]".repeat(depth));
         let mut parser = super::Parser::new(&text, 512);
         let _ = parser.run(usize::MAX, &mut |_| std::ops::ControlFlow::Continue(()));
-        assert_eq!(parser.repairs.len(), 1, "the trailing comma");
+        assert_eq!(parser.repairs.len(), 1, "the comment");
         // One reading, of the outermost array (depth 1), failed; none deeper was tried.
         let failures: Vec<u32> = parser.strict.iter().map(|record| record.failures).collect();
         assert_eq!(failures, [0, 1, 0, 0, 0, 0, 0, 0]);
