@@ -5,12 +5,17 @@
 //! from the text together with their byte offsets. It builds no tree and
 //! never reads a byte twice, so the strict check and typing are each a single
 //! pass. It does not recurse: skipping a value nested thousands deep uses a
-//! heap stack, bounded by the depth limit.
+//! heap stack, bounded by the depth limit. Its lenient reading (`lenient`)
+//! also lets the documented sample's damage pass, for the tolerant parser.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
+
+mod lenient;
+
+pub(crate) use lenient::Lenience;
 
 /// Objects with more keys than this switch from a linear duplicate scan to a hash set.
 const LINEAR_KEY_SCAN: usize = 32;
@@ -88,9 +93,8 @@ struct Frame<'a> {
     large: Option<HashSet<Cow<'a, str>>>,
 }
 
-/// Reads strict JSON from `text[start..end]`, one value at a time; with
-/// `TRAILING_COMMAS`, JSON with trailing commas (see [`Cursor::allow_trailing_commas`]).
-pub(crate) struct Cursor<'a, const TRAILING_COMMAS: bool = false> {
+/// Reads strict JSON from `text[start..end]`, one value at a time.
+pub(crate) struct Cursor<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
@@ -100,8 +104,10 @@ pub(crate) struct Cursor<'a, const TRAILING_COMMAS: bool = false> {
     first: bool,
     /// The keys of every open object, as written, when duplicates are checked.
     keys: Option<Vec<Str<'a>>>,
-    /// Where the commas let pass before a closing bracket were.
-    trailing_commas: Vec<usize>,
+    /// Beside `frames`, what a lenient reading keeps of each open container.
+    lenient: Vec<lenient::Frame<'a>>,
+    /// What the last lenient reading let pass, in text order.
+    lenience: Vec<Lenience<'a>>,
 }
 
 impl<'a> Cursor<'a> {
@@ -115,7 +121,8 @@ impl<'a> Cursor<'a> {
             frames: Vec::new(),
             first: false,
             keys: None,
-            trailing_commas: Vec::new(),
+            lenient: Vec::new(),
+            lenience: Vec::new(),
         }
     }
 
@@ -131,22 +138,6 @@ impl<'a> Cursor<'a> {
         self
     }
 
-    /// A comma right before a closing bracket (`[1,]`) is let pass, its
-    /// offset kept in [`Cursor::trailing_commas`]. The text read is then not
-    /// strict JSON: this is for the tolerant parser, which removes them. A
-    /// type of its own, so that the strict reader carries no such check.
-    pub fn allow_trailing_commas(self) -> Cursor<'a, true> {
-        let Cursor { text, bytes, pos, max_depth, frames, first, keys, trailing_commas } = self;
-        Cursor { text, bytes, pos, max_depth, frames, first, keys, trailing_commas }
-    }
-}
-
-impl<'a, const TRAILING_COMMAS: bool> Cursor<'a, TRAILING_COMMAS> {
-    /// The offsets of the trailing commas let pass since the last restart, in order.
-    pub fn trailing_commas(&self) -> &[usize] {
-        &self.trailing_commas
-    }
-
     /// Starts over at `pos`, with no container open, keeping the memory of
     /// the last reading: for many short readings of one text.
     pub fn restart(&mut self, pos: usize, max_depth: usize) {
@@ -157,7 +148,8 @@ impl<'a, const TRAILING_COMMAS: bool> Cursor<'a, TRAILING_COMMAS> {
         if let Some(keys) = &mut self.keys {
             keys.clear();
         }
-        self.trailing_commas.clear();
+        self.lenient.clear();
+        self.lenience.clear();
     }
 
     /// The offset of the next byte to read.
@@ -246,14 +238,8 @@ impl<'a, const TRAILING_COMMAS: bool> Cursor<'a, TRAILING_COMMAS> {
                 return Ok(false);
             }
             Some(b',') if !self.first => {
-                let comma = self.pos;
                 self.pos += 1;
                 self.skip_whitespace();
-                if TRAILING_COMMAS && self.bytes.get(self.pos) == Some(&closer) {
-                    self.trailing_commas.push(comma);
-                    self.close();
-                    return Ok(false);
-                }
             }
             _ if self.first => {}
             _ => {
@@ -276,6 +262,13 @@ impl<'a, const TRAILING_COMMAS: bool> Cursor<'a, TRAILING_COMMAS> {
         if !self.next_item(b'}')? {
             return Ok(None);
         }
+        self.key()
+    }
+
+    /// The key at the cursor and its colon, remembered when keys are checked;
+    /// always `Some`, in the shape [`Cursor::next_key`] returns.
+    #[inline(always)]
+    fn key(&mut self) -> Result<Option<Str<'a>>> {
         let at = self.pos;
         if self.bytes.get(at) != Some(&b'"') {
             return self.error(at, "expected a key");
@@ -722,31 +715,6 @@ pub(crate) mod tests {
         assert_eq!(cursor.scalar(), Ok("null"));
         assert!(cursor.next_key().unwrap().is_none());
         assert_eq!(cursor.finish(), Ok(()));
-    }
-
-    #[test]
-    fn trailing_commas_pass_only_when_allowed_and_only_before_a_closer() {
-        let skip = |text: &str| {
-            let mut cursor = Cursor::new(text, 0..text.len()).unique_keys().allow_trailing_commas();
-            cursor.skip_value().map(|span| (span, cursor.trailing_commas().to_vec())).map_err(|error| error.offset)
-        };
-        assert_eq!(skip("[1,]"), Ok((0..4, vec![2])));
-        assert_eq!(skip("{\"a\": [1 , \n],\t}"), Ok((0..16, vec![9, 13])));
-        assert_eq!(skip("[[],[],]"), Ok((0..8, vec![6])));
-        // Only a comma after a member or element, and only one.
-        assert_eq!(skip("[,]"), Err(1));
-        assert_eq!(skip("{,}"), Err(1));
-        assert_eq!(skip("[1,,]"), Err(3));
-        assert_eq!(skip("{\"a\":1,,}"), Err(7));
-        // The closer must be the open container's own.
-        assert_eq!(skip("[1,}"), Err(3));
-        // A restart forgets the commas of the last reading.
-        let mut cursor = Cursor::new("[1,] [2]", 0..8).allow_trailing_commas();
-        cursor.skip_value().unwrap();
-        cursor.restart(5, 8);
-        assert_eq!((cursor.skip_value(), cursor.trailing_commas()), (Ok(5..8), &[][..]));
-        // The strict cursor still rejects them (also in `rejects_what_serde_json_rejects`).
-        assert!(!strict("{\"a\":1,}"));
     }
 
     /// JSON values with escapes, surrogate pairs, exponents and nesting.

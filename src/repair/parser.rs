@@ -3,9 +3,10 @@
 //!
 //! Containers live on an explicit stack, so depth costs heap, not call stack,
 //! and the limit is checked before each push. A container inside another is
-//! first read whole by the strict cursor: where it is strict JSON, or would
-//! be without its trailing commas (the documented sample's commonest damage),
-//! nothing else in it needs recording, and that reading is the faster one. Each byte is looked
+//! first read whole by the strict cursor, leniently: where it is strict JSON
+//! but for the documented sample's own damage (trailing commas, runs of bare
+//! objects), the cursor lists that damage, nothing else needs recording, and
+//! that reading is the faster one. Each byte is looked
 //! at a bounded number of times (by at most one failed strict reading); the
 //! other look-ahead is a peek past whitespace and comments after a comma
 //! inside an object run. What it records can be handed on in
@@ -20,7 +21,7 @@ use std::sync::Arc;
 
 use super::edits::Edit;
 use super::{Note, NoteKind, Repair, RepairErrorKind, RepairKind};
-use crate::json::Cursor;
+use crate::json::{Cursor, Lenience};
 use crate::span::Span;
 
 /// What the parser found in one part of the text, in decoded-text coordinates.
@@ -231,11 +232,14 @@ struct Parser<'t> {
     garbage: Option<Garbage>,
     jsonp_open: bool,
     descriptions: Descriptions,
+    /// Object-run descriptions made lately, by key as written, object count
+    /// and closing: one run repeats in record after record.
+    run_descriptions: Vec<(&'t str, usize, bool, Arc<str>)>,
     /// Per nesting depth, how containers found there fared when read whole
     /// as strict JSON (see [`Parser::skip_strict`]).
     strict: [StrictRecord; STRICT_DEPTHS],
     /// The strict cursor those readings use, kept for its memory.
-    cursor: Cursor<'t, true>,
+    cursor: Cursor<'t>,
     /// Where the last of those readings failed: none starts before it.
     strict_failed_at: usize,
 }
@@ -266,6 +270,10 @@ struct Descriptions {
 
 /// How many distinct descriptions [`Descriptions`] remembers.
 const RECENT_DESCRIPTIONS: usize = 8;
+
+/// How many object-run descriptions the parser remembers (runs of up to 8
+/// targets under one key take 7).
+const RECENT_RUNS: usize = 16;
 
 impl Descriptions {
     fn get(&mut self, text: Cow<'static, str>) -> Arc<str> {
@@ -335,8 +343,9 @@ impl<'t> Parser<'t> {
             garbage: None,
             jsonp_open: false,
             descriptions: Descriptions::default(),
+            run_descriptions: Vec::new(),
             strict: [StrictRecord::default(); STRICT_DEPTHS],
-            cursor: Cursor::new(text, 0..text.len()).unique_keys().allow_trailing_commas(),
+            cursor: Cursor::new(text, 0..text.len()).unique_keys(),
             strict_failed_at: 0,
         }
     }
@@ -369,6 +378,28 @@ impl<'t> Parser<'t> {
         }
         self.edit(span.start, span.end, "");
         self.repair(kind, span, description);
+    }
+
+    /// Records the repair of a run of `objects` objects in the value of `key`
+    /// (as written); `inserted_closer` when its `]` was inserted too.
+    fn object_run(&mut self, key: &'t str, span: Span, objects: usize, inserted_closer: bool) {
+        let made = self.run_descriptions.iter().find(|(k, n, c, _)| (*k, *n, *c) == (key, objects, inserted_closer));
+        let description = match made {
+            Some((.., description)) => Arc::clone(description),
+            None => {
+                let closing = if inserted_closer { "'[' and ']'" } else { "the missing '['" };
+                let text = format!(
+                    "the value of key {key:?} continues as a run of {objects} objects: inserted {closing} to make it an array"
+                );
+                let description = self.descriptions.get(text.into());
+                if self.run_descriptions.len() == RECENT_RUNS {
+                    self.run_descriptions.clear();
+                }
+                self.run_descriptions.push((key, objects, inserted_closer, Arc::clone(&description)));
+                description
+            }
+        };
+        self.repairs.push(Repair { kind: RepairKind::ObjectRun, span, description });
     }
 
     fn insert(&mut self, at: usize, text: &'static str, kind: RepairKind, description: impl Into<Cow<'static, str>>) {
@@ -748,11 +779,11 @@ impl<'t> Parser<'t> {
             }
             (Container::Object, State::AfterKey) => {
                 let at = frame.key.end;
-                let key = self.key_text(frame.key).into_owned();
+                let key = self.key_text(frame.key);
                 self.insert(at, ": null", RepairKind::MissingValue, format!("gave key {key:?} the value null"));
             }
             (Container::Object, State::AfterColon) => {
-                let key = self.key_text(frame.key).into_owned();
+                let key = self.key_text(frame.key);
                 self.insert(closer_at, "null", RepairKind::MissingValue, format!("gave key {key:?} the value null"));
             }
             _ => {}
@@ -965,7 +996,7 @@ impl<'t> Parser<'t> {
             b'}' | b']' => self.closer(b),
             b',' => {
                 let frame = self.stack.last().expect("a frame is open");
-                let (at, key) = (frame.key.end, self.key_text(frame.key).into_owned());
+                let (at, key) = (frame.key.end, self.key_text(frame.key));
                 self.insert(at, ": null", RepairKind::MissingValue, format!("gave key {key:?} the value null"));
                 let frame = self.stack.last_mut().expect("a frame is open");
                 frame.value = Span::point(at);
@@ -974,7 +1005,7 @@ impl<'t> Parser<'t> {
             }
             _ if self.starts_value(b) => {
                 let frame = self.stack.last().expect("a frame is open");
-                let (at, key) = (frame.key.end, self.key_text(frame.key).into_owned());
+                let (at, key) = (frame.key.end, self.key_text(frame.key));
                 self.insert(at, ":", RepairKind::MissingColon, format!("inserted ':' after key {key:?}"));
                 self.set_state(State::AfterColon);
             }
@@ -987,7 +1018,7 @@ impl<'t> Parser<'t> {
         match b {
             b'}' | b']' => self.closer(b),
             b',' => {
-                let key = self.key_text(self.stack.last().expect("a frame is open").key).into_owned();
+                let key = self.key_text(self.stack.last().expect("a frame is open").key);
                 self.insert(self.pos, "null", RepairKind::MissingValue, format!("gave key {key:?} the value null"));
                 let at = self.pos;
                 let frame = self.stack.last_mut().expect("a frame is open");
@@ -1090,13 +1121,8 @@ impl<'t> Parser<'t> {
         let run = self.stack.last().expect("a run is open");
         let objects = run.members;
         let parent = &self.stack[self.stack.len() - 2];
-        let key = self.key_text(parent.key).into_owned();
-        let closing = if inserted_closer { "'[' and ']'" } else { "the missing '['" };
-        self.repair(
-            RepairKind::ObjectRun,
-            Span::new(run.open, end),
-            format!("the value of key {key:?} continues as a run of {objects} objects: inserted {closing} to make it an array"),
-        );
+        let (key, span) = (self.key_text(parent.key), Span::new(run.open, end));
+        self.object_run(key, span, objects, inserted_closer);
         self.pop(end);
         // The run is an array now: a further object does not extend it.
         self.stack.last_mut().expect("the run's parent").value_is_object = false;
@@ -1125,8 +1151,9 @@ impl<'t> Parser<'t> {
 
     /// Reads the container at `self.pos` whole with the strict cursor, and
     /// takes it as one value if it is strict JSON (unique keys, within the
-    /// depth limit) but for trailing commas: the token-by-token parse would
-    /// record nothing in it but their removal.
+    /// depth limit) but for the documented sample's damage: the
+    /// token-by-token parse would record nothing in it but that damage's
+    /// repairs, which are recorded as it would record them.
     /// Damage is usually in a few records, so most containers pass; where
     /// attempts at a depth keep failing (every record of a file damaged),
     /// they are spaced out, to one in up to 255.
@@ -1151,13 +1178,21 @@ impl<'t> Parser<'t> {
     fn read_strict(&mut self, depth: usize) -> bool {
         let record = &mut self.strict[depth];
         self.cursor.restart(self.pos, self.max_depth - self.stack.len());
-        match self.cursor.skip_value() {
+        match self.cursor.skip_lenient() {
             Ok(range) => {
                 record.failures = 0;
-                // Removed as the token parse removes them, each when its container closes.
-                for i in 0..self.cursor.trailing_commas().len() {
-                    let comma = self.cursor.trailing_commas()[i];
-                    self.delete(RepairKind::TrailingComma, Span::new(comma, comma + 1), "removed a trailing comma");
+                // Recorded as the token parse records them, in the same order.
+                for i in 0..self.cursor.lenience().len() {
+                    match self.cursor.lenience()[i] {
+                        Lenience::TrailingComma(at) => {
+                            self.delete(RepairKind::TrailingComma, Span::new(at, at + 1), "removed a trailing comma");
+                        }
+                        Lenience::RunStart(at) => self.edit(at, at, "["),
+                        Lenience::RunEnd { start, end, objects, key } => {
+                            self.edit(end, end, "]");
+                            self.object_run(key, Span::new(start, end), objects, true);
+                        }
+                    }
                 }
                 self.pos = range.end;
                 self.value_done(Span::new(range.start, range.end), self.bytes[range.start] == b'{');
@@ -1537,7 +1572,7 @@ impl<'t> Parser<'t> {
                     // Drop the member from its comma (or key) to the end, with
                     // whatever was recorded inside it.
                     let (cut, (edits, repairs, notes)) = (frame.member_start, frame.member_mark);
-                    dropped_key = Some(self.key_text(key).into_owned());
+                    dropped_key = Some(self.key_text(key));
                     self.edits.truncate(edits);
                     self.repairs.truncate(repairs);
                     self.notes.truncate(notes);
@@ -1601,7 +1636,7 @@ impl<'t> Parser<'t> {
     }
 
     /// The text of a key as written, without its quotes, for messages.
-    fn key_text(&self, key: Span) -> Cow<'t, str> {
+    fn key_text(&self, key: Span) -> &'t str {
         let raw = &self.text[key.start..key.end];
         let inner = match raw.strip_prefix(['"', '\'']) {
             Some(rest) => rest.strip_suffix(['"', '\'']).unwrap_or(rest),
@@ -1610,7 +1645,7 @@ impl<'t> Parser<'t> {
                 None => raw,
             },
         };
-        Cow::Borrowed(inner)
+        inner
     }
 }
 
@@ -1767,14 +1802,20 @@ mod tests {
             ),
             max_depth in 2usize..12,
             sample_commas in proptest::prelude::any::<bool>(),
+            sample_run in proptest::prelude::any::<bool>(),
         ) {
-            let mut text = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }.unwrap();
+            let value = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }.unwrap();
+            // Wrapped, so that the value is a container's member, where the shortcut applies;
+            // or, as in the documented sample, in a run of bare objects where an array belongs.
+            let mut text = if sample_run {
+                format!("{{\"value\": [{{\"t\": {{\"v\": {value}}}, {{\"v\": {value}}},{{}}}}, {value}]}}")
+            } else {
+                format!("{{\"value\": [{value}, {value}]}}")
+            };
             if sample_commas {
-                // The documented sample's damage: a comma before every closing brace.
+                // The documented sample's other damage: a comma before every closing brace.
                 text = text.replace('}', ",}");
             }
-            // Wrapped, so that the value is a container's member, where the shortcut applies.
-            text = format!("{{\"value\": [{text}, {text}]}}");
             for (at, insert, delete) in damage {
                 let mut at = at.index(text.len() + 1);
                 while !text.is_char_boundary(at) {
@@ -1811,20 +1852,33 @@ mod tests {
     }
 
     #[test]
-    fn containers_with_trailing_commas_are_read_whole() {
-        // The documented sample's targets: strict JSON but for a trailing comma.
+    fn the_documented_samples_damage_is_read_whole() {
+        // Records as the API's documented sample has them: the targets a run of
+        // bare objects, each with a trailing comma, and a comma after the run.
         let target = r#"{"ip": "10.0.0.1", "scanStatus": "Success",}"#;
-        let text = format!("{{\"value\": [{{\"scannedTargets\": [{target}, {target},\n]}}, [1, [2,],]]}}");
+        let record = format!(
+            r#"{{"sessionId": "s", "scannedTargets": {target}, {target},{target},
+ }}"#
+        );
+        let text = format!("{{\"value\": [{record}, {record}, [1, [2,],]]}}");
         let mut parser = super::Parser::new(&text, 64);
         let _ = parser.run(usize::MAX, &mut |_| std::ops::ControlFlow::Continue(()));
         let failures: Vec<u32> = parser.strict.iter().map(|record| record.failures).collect();
         assert_eq!(failures, [0; super::STRICT_DEPTHS], "no reading failed");
-        let commas: Vec<usize> = parser.repairs.iter().map(|repair| repair.span.start).collect();
         let trailing = |at: usize| text[at + 1..].trim_start().starts_with(['}', ']']);
-        let expected: Vec<usize> = text.match_indices(',').map(|(at, _)| at).filter(|&at| trailing(at)).collect();
-        assert_eq!(commas, expected);
-        assert_eq!(commas.len(), 5);
-        assert!(parser.repairs.iter().all(|repair| repair.kind == super::RepairKind::TrailingComma));
+        let commas: Vec<usize> = text.match_indices(',').map(|(at, _)| at).filter(|&at| trailing(at)).collect();
+        let runs: Vec<usize> = text.match_indices(&format!(": {target}")).map(|(at, _)| at + 2).collect();
+        assert_eq!((commas.len(), runs.len()), (10, 2));
+        let at = |kind: super::RepairKind| -> Vec<usize> {
+            parser.repairs.iter().filter(|r| r.kind == kind).map(|r| r.span.start).collect()
+        };
+        assert_eq!((at(super::RepairKind::TrailingComma), at(super::RepairKind::ObjectRun)), (commas, runs));
+        // In the token parse's order: a run's repair when it ends, before the comma after it.
+        use super::RepairKind::{ObjectRun as Run, TrailingComma as Comma};
+        let kinds: Vec<super::RepairKind> = parser.repairs.iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, [Comma, Comma, Comma, Run, Comma, Comma, Comma, Comma, Run, Comma, Comma, Comma]);
+        let description = &parser.repairs.iter().find(|r| r.kind == super::RepairKind::ObjectRun).unwrap().description;
+        assert!(description.contains(r#"key "scannedTargets" continues as a run of 3 objects"#), "{description}");
         assert_eq!(parse_with(&text, 64, true), parse_with(&text, 64, false));
     }
 

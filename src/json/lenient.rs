@@ -1,0 +1,296 @@
+//! A lenient reading for the tolerant parser: strict JSON but for the
+//! documented sample's own damage, trailing commas and a run of bare objects
+//! where an object value was (`"scannedTargets": {…},{…},}`).
+//!
+//! The tolerant parser reads a container this way before parsing it token by
+//! token: where it passes, the parser records what [`Cursor::lenience`] lists,
+//! exactly as its token parse would have recorded those repairs, and skips
+//! the rest. Anything else the token parse would repair fails the reading.
+
+use std::ops::Range;
+
+use super::{Cursor, Frame as StrictFrame, Kind, Result};
+
+/// What a lenient reading let pass, in the order the token parse records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lenience<'a> {
+    /// A comma right before a closing bracket, at this offset.
+    TrailingComma(usize),
+    /// A second object follows an object value: the value, starting at this
+    /// offset, becomes an array (a `[` goes here).
+    RunStart(usize),
+    /// The run that began at `start` ends at `end`, after its last object
+    /// (a `]` goes there); `key` is the member's key as written.
+    RunEnd { start: usize, end: usize, objects: usize, key: &'a str },
+}
+
+/// What a lenient reading keeps of one open container, beside the strict frame.
+pub(super) struct Frame<'a> {
+    object: bool,
+    /// Where the container starts; for a run, where its first object does.
+    open: usize,
+    /// In an object: the key of the member being read, as written, and its
+    /// value's span once that is known to be an object (where a run may begin).
+    key: &'a str,
+    object_value: Option<(usize, usize)>,
+    /// In a run: how many objects it has so far, where the last ends, and its key.
+    run: Option<Run<'a>>,
+}
+
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    objects: usize,
+    end: usize,
+    key: &'a str,
+}
+
+impl<'a> Cursor<'a> {
+    /// Skips the value at the cursor, with no container open, as
+    /// [`Cursor::skip_value`] does, but lets the documented sample's damage
+    /// pass, listing it in [`Cursor::lenience`].
+    ///
+    /// # Errors
+    ///
+    /// Fails wherever the value is neither strict JSON nor made so by
+    /// removing trailing commas and bracketing runs of objects.
+    pub fn skip_lenient(&mut self) -> Result<Range<usize>> {
+        debug_assert!(self.frames.is_empty(), "a lenient reading starts outside any container");
+        self.skip_whitespace();
+        let start = self.pos;
+        loop {
+            self.skip_whitespace();
+            let at = self.pos;
+            match self.peek()? {
+                kind @ (Kind::Object | Kind::Array) => {
+                    self.open(kind == Kind::Object)?;
+                    self.lenient.push(Frame {
+                        object: kind == Kind::Object,
+                        open: at,
+                        key: "",
+                        object_value: None,
+                        run: None,
+                    });
+                }
+                Kind::String => drop(self.string()?),
+                _ => drop(self.scalar()?),
+            }
+            // Close what ends here, and stop at the next value to read.
+            loop {
+                if self.frames.is_empty() {
+                    return Ok(start..self.pos);
+                }
+                if self.lenient_item()? {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// What the last lenient reading let pass, in text order.
+    pub fn lenience(&self) -> &[Lenience<'a>] {
+        &self.lenience
+    }
+
+    /// Moves past what follows a value (or an opener) in the open container:
+    /// to the next value, after its key in an object; or past the closer.
+    /// Returns whether a value follows.
+    #[inline(always)]
+    fn lenient_item(&mut self) -> Result<bool> {
+        let frame = self.lenient.last().expect("a container is open");
+        let (object, in_run) = (frame.object, frame.run.is_some());
+        self.skip_whitespace();
+        let at = self.pos;
+        match self.bytes.get(at) {
+            // The object that holds the run closes: the run ends first.
+            Some(b'}') if in_run => {
+                self.end_run();
+                Ok(false)
+            }
+            Some(b'}') if object => self.close_lenient(),
+            Some(b']') if !object && !in_run => self.close_lenient(),
+            Some(b',') if !self.first => {
+                self.pos += 1;
+                self.skip_whitespace();
+                if in_run {
+                    if self.bytes.get(self.pos) == Some(&b'{') {
+                        return Ok(true);
+                    }
+                    // The comma separates the run from the next member of the object it is in.
+                    self.end_run();
+                    return self.after_comma(at, true);
+                }
+                self.after_comma(at, object)
+            }
+            _ if self.first => self.member(object),
+            _ => self.error(at, if object { "expected ',' or '}'" } else { "expected ',' or ']'" }),
+        }
+    }
+
+    /// At the first byte after the comma at `comma` in the open object or array.
+    #[inline(always)]
+    fn after_comma(&mut self, comma: usize, object: bool) -> Result<bool> {
+        match self.bytes.get(self.pos) {
+            Some(b'}') if object => {
+                self.lenience.push(Lenience::TrailingComma(comma));
+                self.close_lenient()
+            }
+            Some(b']') if !object => {
+                self.lenience.push(Lenience::TrailingComma(comma));
+                self.close_lenient()
+            }
+            Some(b'{') if object => match self.lenient.last().and_then(|frame| frame.object_value) {
+                Some((start, end)) => self.start_run(start, end),
+                None => self.error(self.pos, "expected a key"),
+            },
+            _ => self.member(object),
+        }
+    }
+
+    /// A member or element of the open container begins at the cursor: in an
+    /// object, reads its key.
+    #[inline(always)]
+    fn member(&mut self, object: bool) -> Result<bool> {
+        self.first = false;
+        if object {
+            let key = self.key()?.expect("a key was read");
+            let frame = self.lenient.last_mut().expect("an object is open");
+            frame.key = key.raw;
+            frame.object_value = None;
+        }
+        Ok(true)
+    }
+
+    /// A second object where the object value `start..end` of the open
+    /// object's member was: they begin a run, a container of its own.
+    fn start_run(&mut self, start: usize, end: usize) -> Result<bool> {
+        // No depth check: the object at the cursor is deeper than the run, and
+        // opening it checks the limit at this same offset.
+        let parent = self.lenient.last_mut().expect("an object is open");
+        let key = parent.key;
+        parent.object_value = None;
+        self.lenience.push(Lenience::RunStart(start));
+        let key_base = self.keys.as_ref().map_or(0, Vec::len);
+        self.frames.push(StrictFrame { object: false, key_base, escaped_keys: false, large: None });
+        self.lenient.push(Frame {
+            object: false,
+            open: start,
+            key: "",
+            object_value: None,
+            run: Some(Run { objects: 1, end, key }),
+        });
+        self.first = false;
+        Ok(true)
+    }
+
+    /// Ends the run on top after its last object; the cursor stays where it is.
+    fn end_run(&mut self) {
+        let frame = self.lenient.pop().expect("a run is open");
+        let run = frame.run.expect("the top container is a run");
+        self.frames.pop();
+        self.lenience.push(Lenience::RunEnd { start: frame.open, end: run.end, objects: run.objects, key: run.key });
+        self.first = false;
+    }
+
+    /// Closes the open container at its closer, telling its parent what it was.
+    fn close_lenient(&mut self) -> Result<bool> {
+        let frame = self.lenient.pop().expect("a container is open");
+        self.close();
+        if let Some(parent) = self.lenient.last_mut() {
+            match &mut parent.run {
+                Some(run) => {
+                    run.objects += 1;
+                    run.end = self.pos;
+                }
+                None if frame.object => parent.object_value = Some((frame.open, self.pos)),
+                None => {}
+            }
+        }
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lenience::{RunEnd, RunStart, TrailingComma};
+    use super::*;
+
+    /// The span and the lenience of a lenient reading of `text`, or where it failed.
+    fn skip(text: &str) -> std::result::Result<(Range<usize>, Vec<Lenience<'_>>), usize> {
+        let mut cursor = Cursor::new(text, 0..text.len()).unique_keys();
+        cursor.skip_lenient().map(|span| (span, cursor.lenience().to_vec())).map_err(|error| error.offset)
+    }
+
+    #[test]
+    fn strict_json_passes_with_nothing_let_pass() {
+        let text = r#" {"a": [1, {"b": {}}], "c": {"d": null}, "e": "}"} "#;
+        assert_eq!(skip(text), Ok((1..text.len() - 1, vec![])));
+    }
+
+    #[test]
+    fn trailing_commas_pass_only_after_an_item_and_before_its_containers_closer() {
+        assert_eq!(skip("[1,]"), Ok((0..4, vec![TrailingComma(2)])));
+        assert_eq!(skip("{\"a\": [1 , \n],\t}"), Ok((0..16, vec![TrailingComma(9), TrailingComma(13)])));
+        assert_eq!(skip("[[],[],]"), Ok((0..8, vec![TrailingComma(6)])));
+        assert_eq!(skip("[,]"), Err(1));
+        assert_eq!(skip("{,}"), Err(1));
+        assert_eq!(skip("[1,,]"), Err(3));
+        assert_eq!(skip("{\"a\":1,,}"), Err(7));
+        assert_eq!(skip("[1,}"), Err(3));
+    }
+
+    #[test]
+    fn objects_after_an_object_value_are_a_run() {
+        let text = r#"{"t": {"a": 1,}, {}, {"b": 2} , "n": 1}"#;
+        let run = RunEnd { start: 6, end: 29, objects: 3, key: "t" };
+        assert_eq!(skip(text), Ok((0..text.len(), vec![TrailingComma(13), RunStart(6), run])));
+        // Ended by the object's closer, and then a trailing comma.
+        assert_eq!(
+            skip(r#"{"t": {}, {} }"#),
+            Ok((0..14, vec![RunStart(6), RunEnd { start: 6, end: 12, objects: 2, key: "t" }]))
+        );
+        let text = r#"{"t": {},{},}"#;
+        let run = RunEnd { start: 6, end: 11, objects: 2, key: "t" };
+        assert_eq!(skip(text), Ok((0..text.len(), vec![RunStart(6), run, TrailingComma(11)])));
+        // Runs in runs, keys as written.
+        let text = r#"{"t\u0041": {"u": {}, {}}, {}}"#;
+        let inner = RunEnd { start: 18, end: 24, objects: 2, key: "u" };
+        let outer = RunEnd { start: 12, end: 29, objects: 2, key: "t\\u0041" };
+        assert_eq!(skip(text), Ok((0..text.len(), vec![RunStart(18), inner, RunStart(12), outer])));
+    }
+
+    #[test]
+    fn only_an_object_value_followed_by_a_comma_starts_a_run() {
+        // The last member's value was not an object.
+        assert_eq!(skip(r#"{"a": {}, "b": 1, {}}"#), Err(18));
+        assert_eq!(skip(r#"{"a": [], {}}"#), Err(10));
+        // No comma; a run closed by ']'; a run in an array; a run's object then a non-object.
+        assert_eq!(skip(r#"{"a": {} {}}"#), Err(9));
+        assert_eq!(skip(r#"{"a": {}, {}]"#), Err(12));
+        assert_eq!(skip(r#"[{}, {}, 1, {}]"#).map(|(_, lenience)| lenience), Ok(vec![]));
+        assert_eq!(skip(r#"{"a": {}, {}, 1}"#), Err(14));
+        // A run's objects are checked as any object is.
+        assert_eq!(skip(r#"{"a": {}, {"k": 1, "k": 2}}"#), Err(19));
+    }
+
+    #[test]
+    fn a_run_counts_as_a_level_of_nesting() {
+        // The token parse nests the run's later objects one deeper than its first.
+        let text = r#"{"a": {}, {}}"#;
+        let mut cursor = Cursor::new(text, 0..text.len()).max_depth(2);
+        assert_eq!(
+            cursor.skip_lenient().map_err(|error| (error.offset, error.message)),
+            Err((10, "nesting deeper than the limit"))
+        );
+        cursor.restart(0, 3);
+        assert!(cursor.skip_lenient().is_ok());
+    }
+
+    #[test]
+    fn a_restart_forgets_the_last_reading() {
+        let mut cursor = Cursor::new("[1,] [2]", 0..8);
+        cursor.skip_lenient().unwrap();
+        assert_eq!(cursor.lenience(), [TrailingComma(2)]);
+        cursor.restart(5, 8);
+        assert_eq!((cursor.skip_lenient(), cursor.lenience()), (Ok(5..8), &[][..]));
+    }
+}
