@@ -26,6 +26,7 @@ pub(crate) enum Lenience<'a> {
 
 /// What a lenient reading keeps of one open container, beside the strict frame.
 pub(super) struct Frame<'a> {
+    /// Whether it is an object; a run is not.
     object: bool,
     /// Where the container starts; for a run, where its first object does.
     open: usize,
@@ -37,6 +38,7 @@ pub(super) struct Frame<'a> {
     run: Option<Run<'a>>,
 }
 
+/// A run of bare objects, read as the array it stands for.
 #[derive(Clone, Copy)]
 struct Run<'a> {
     objects: usize,
