@@ -106,8 +106,6 @@ pub(crate) struct Cursor<'a> {
     keys: Option<Vec<Str<'a>>>,
     /// Beside `frames`, what a lenient reading keeps of each open container.
     lenient: Vec<lenient::Frame<'a>>,
-    /// What the last lenient reading let pass, in text order.
-    lenience: Vec<Lenience<'a>>,
 }
 
 impl<'a> Cursor<'a> {
@@ -122,7 +120,6 @@ impl<'a> Cursor<'a> {
             first: false,
             keys: None,
             lenient: Vec::new(),
-            lenience: Vec::new(),
         }
     }
 
@@ -149,7 +146,6 @@ impl<'a> Cursor<'a> {
             keys.clear();
         }
         self.lenient.clear();
-        self.lenience.clear();
     }
 
     /// The offset of the next byte to read.

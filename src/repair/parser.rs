@@ -5,7 +5,7 @@
 //! and the limit is checked before each push. A container inside another is
 //! first read whole by the strict cursor, leniently: where it is strict JSON
 //! but for the documented sample's own damage (trailing commas, runs of bare
-//! objects), the cursor lists that damage, nothing else needs recording, and
+//! objects), the parser records that damage as the cursor hands it on, nothing else needs recording, and
 //! that reading is the faster one. Each byte is looked
 //! at a bounded number of times (by at most one failed strict reading); the
 //! other look-ahead is a peek past whitespace and comments after a comma
@@ -238,8 +238,9 @@ struct Parser<'t> {
     /// Per nesting depth, how containers found there fared when read whole
     /// as strict JSON (see [`Parser::skip_strict`]).
     strict: [StrictRecord; STRICT_DEPTHS],
-    /// The strict cursor those readings use, kept for its memory.
-    cursor: Cursor<'t>,
+    /// The strict cursor those readings use, kept for its memory (out
+    /// while it reads).
+    cursor: Option<Cursor<'t>>,
     /// Where the last of those readings failed: none starts before it.
     strict_failed_at: usize,
 }
@@ -345,7 +346,7 @@ impl<'t> Parser<'t> {
             descriptions: Descriptions::default(),
             run_descriptions: Vec::new(),
             strict: [StrictRecord::default(); STRICT_DEPTHS],
-            cursor: Cursor::new(text, 0..text.len()).unique_keys(),
+            cursor: Some(Cursor::new(text, 0..text.len()).unique_keys()),
             strict_failed_at: 0,
         }
     }
@@ -1176,33 +1177,43 @@ impl<'t> Parser<'t> {
 
     #[inline(never)]
     fn read_strict(&mut self, depth: usize) -> bool {
+        let mut cursor = self.cursor.take().expect("one reading at a time");
+        cursor.restart(self.pos, self.max_depth - self.stack.len());
+        // What the reading lets pass is recorded as it goes (a reading of a
+        // whole file's records would otherwise hold all of it twice), and
+        // dropped if it fails: none of it merges with a repair before it.
+        let marks = (self.edits.len(), self.repairs.len());
+        let read = cursor.skip_lenient(&mut |piece| self.record_lenience(piece));
+        self.cursor = Some(cursor);
         let record = &mut self.strict[depth];
-        self.cursor.restart(self.pos, self.max_depth - self.stack.len());
-        match self.cursor.skip_lenient() {
+        match read {
             Ok(range) => {
                 record.failures = 0;
-                // Recorded as the token parse records them, in the same order.
-                for i in 0..self.cursor.lenience().len() {
-                    match self.cursor.lenience()[i] {
-                        Lenience::TrailingComma(at) => {
-                            self.delete(RepairKind::TrailingComma, Span::new(at, at + 1), "removed a trailing comma");
-                        }
-                        Lenience::RunStart(at) => self.edit(at, at, "["),
-                        Lenience::RunEnd { start, end, objects, key } => {
-                            self.edit(end, end, "]");
-                            self.object_run(key, Span::new(start, end), objects, true);
-                        }
-                    }
-                }
                 self.pos = range.end;
                 self.value_done(Span::new(range.start, range.end), self.bytes[range.start] == b'{');
                 true
             }
             Err(error) => {
+                self.edits.truncate(marks.0);
+                self.repairs.truncate(marks.1);
                 self.strict_failed_at = error.offset;
                 record.failures = (record.failures + 1).min(STRICT_MAX_BACKOFF);
                 record.skip = (1 << record.failures) - 1;
                 false
+            }
+        }
+    }
+
+    /// Records damage a lenient reading let pass as the token parse records it.
+    fn record_lenience(&mut self, piece: Lenience<'t>) {
+        match piece {
+            Lenience::TrailingComma(at) => {
+                self.delete(RepairKind::TrailingComma, Span::new(at, at + 1), "removed a trailing comma");
+            }
+            Lenience::RunStart(at) => self.edit(at, at, "["),
+            Lenience::RunEnd { start, end, objects, key } => {
+                self.edit(end, end, "]");
+                self.object_run(key, Span::new(start, end), objects, true);
             }
         }
     }
