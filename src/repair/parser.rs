@@ -5,8 +5,8 @@
 //! and the limit is checked before each push. A container inside another is
 //! first read whole by the strict cursor, leniently: where it is strict JSON
 //! but for the documented sample's own damage (trailing commas, runs of bare
-//! objects), the parser records that damage as the cursor hands it on, nothing else needs recording, and
-//! that reading is the faster one. Each byte is looked
+//! objects), the parser records that damage as the cursor hands it on and
+//! nothing else, and that reading is the faster one. Each byte is looked
 //! at a bounded number of times (by at most one failed strict reading); the
 //! other look-ahead is a peek past whitespace and comments after a comma
 //! inside an object run. What it records can be handed on in
