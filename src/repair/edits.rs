@@ -68,7 +68,21 @@ impl OutputMap {
     /// The text offset that output offset `offset` came from. Inserted text
     /// maps to the place it was inserted at.
     pub fn to_text(&self, offset: usize) -> usize {
-        let i = self.anchors_before(offset);
+        self.through(self.anchors_before(offset), offset)
+    }
+
+    /// [`OutputMap::to_text`] for the end of a span: where text was deleted
+    /// at `offset`, the text offset before it, not after (a span of a value
+    /// ends before the trailing comma removed after it).
+    pub fn end_to_text(&self, offset: usize) -> usize {
+        match offset.checked_sub(1) {
+            Some(last) => self.through(self.anchors_before(last), offset),
+            None => self.to_text(offset),
+        }
+    }
+
+    /// The text offset of output offset `offset`, past the first `i` anchors.
+    fn through(&self, i: usize, offset: usize) -> usize {
         if i == 0 {
             return self.base + offset;
         }

@@ -304,10 +304,15 @@ impl<'a> Repaired<'a> {
         self.source_map.to_input(self.input, text_offset)
     }
 
-    /// The input span of a span of [`Repaired::text`].
+    /// The input span of a span of [`Repaired::text`]. It ends where its
+    /// last byte came from: text deleted right after it is not part of it.
     pub fn input_span(&self, span: Span) -> Span {
         let start = self.input_offset(span.start);
-        let end = if span.is_empty() { start } else { self.input_offset(span.end) };
+        let end = if span.is_empty() {
+            start
+        } else {
+            self.source_map.to_input(self.input, self.output_map.end_to_text(span.end))
+        };
         Span::new(start, end.max(start))
     }
 }
@@ -595,6 +600,19 @@ mod tests {
             let text = format!("{a} {b}");
             prop_assert_eq!(crate::json::check_documents(&text, 512), None);
         }
+    }
+
+    #[test]
+    fn spans_end_before_text_deleted_right_after_them() {
+        let repaired = repair(b"[{\"a\": 1},,{},]", &RepairOptions::default()).unwrap();
+        assert_eq!(repaired.text(), "[{\"a\": 1},{}]");
+        // A span that ends where the extra comma went ends before it; the
+        // second object starts after it and ends before the trailing comma.
+        assert_eq!(repaired.input_span(Span::new(1, 10)), Span::new(1, 10));
+        assert_eq!(repaired.input_span(Span::new(10, 12)), Span::new(11, 13));
+        // What starts where text was deleted starts after it.
+        assert_eq!(repaired.input_span(Span::new(10, 10)), Span::new(11, 11));
+        assert_eq!(repaired.input_span(Span::new(12, 13)), Span::new(14, 15));
     }
 
     #[test]
