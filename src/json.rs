@@ -6,7 +6,8 @@
 //! never reads a byte twice, so the strict check and typing are each a single
 //! pass. It does not recurse: skipping a value nested thousands deep uses a
 //! heap stack, bounded by the depth limit. Its lenient reading (`lenient`)
-//! also lets the documented sample's damage pass, for the tolerant parser.
+//! also lets the documented sample's damage pass, for the tolerant parser
+//! (a whole value at once) and for typing (value by value).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -70,6 +71,11 @@ pub(crate) struct Str<'a> {
 }
 
 impl<'a> Str<'a> {
+    /// The text between the quotes, escapes as written.
+    pub fn written(self) -> &'a str {
+        self.raw
+    }
+
     /// The string's value, borrowed unless it has escapes to decode.
     #[inline]
     pub fn decode(self) -> Cow<'a, str> {
@@ -106,6 +112,9 @@ pub(crate) struct Cursor<'a> {
     keys: Option<Vec<Str<'a>>>,
     /// Beside `frames`, what a lenient reading keeps of each open container.
     lenient: Vec<lenient::Frame<'a>>,
+    /// What a cursor made [`Cursor::lenient`] let pass, in text order;
+    /// `None` for a strict one.
+    passed: Option<Vec<Lenience<'a>>>,
 }
 
 impl<'a> Cursor<'a> {
@@ -120,6 +129,7 @@ impl<'a> Cursor<'a> {
             first: false,
             keys: None,
             lenient: Vec::new(),
+            passed: None,
         }
     }
 
@@ -146,6 +156,9 @@ impl<'a> Cursor<'a> {
             keys.clear();
         }
         self.lenient.clear();
+        if let Some(passed) = &mut self.passed {
+            passed.clear();
+        }
     }
 
     /// The offset of the next byte to read.
@@ -234,8 +247,19 @@ impl<'a> Cursor<'a> {
                 return Ok(false);
             }
             Some(b',') if !self.first => {
+                let comma = self.pos;
                 self.pos += 1;
                 self.skip_whitespace();
+                // In an object, a key is looked for next, and a missing one
+                // (`Cursor::not_a_key`) lets a trailing comma pass: strict
+                // objects pay nothing for it here.
+                if closer == b']' && self.bytes.get(self.pos) == Some(&b']') {
+                    if let Some(passed) = &mut self.passed {
+                        passed.push(Lenience::TrailingComma(comma));
+                        self.close();
+                        return Ok(false);
+                    }
+                }
             }
             _ if self.first => {}
             _ => {
@@ -267,7 +291,7 @@ impl<'a> Cursor<'a> {
     fn key(&mut self) -> Result<Option<Str<'a>>> {
         let at = self.pos;
         if self.bytes.get(at) != Some(&b'"') {
-            return self.error(at, "expected a key");
+            return self.not_a_key(at);
         }
         let key = self.string()?;
         self.skip_whitespace();
@@ -279,6 +303,20 @@ impl<'a> Cursor<'a> {
             return self.error(at, "duplicate key");
         }
         Ok(Some(key))
+    }
+
+    /// No key where one belongs, at `at`. A lenient cursor lets a comma
+    /// right before the object's closer pass, and closes the object.
+    #[cold]
+    fn not_a_key(&mut self, at: usize) -> Result<Option<Str<'a>>> {
+        let before = self.text[..at].trim_end_matches([' ', '\n', '\r', '\t']).len();
+        let comma = before.checked_sub(1).filter(|&comma| self.bytes[comma] == b',');
+        if let (Some(passed), Some(b'}'), Some(comma)) = (&mut self.passed, self.bytes.get(at), comma) {
+            passed.push(Lenience::TrailingComma(comma));
+            self.close();
+            return Ok(None);
+        }
+        self.error(at, "expected a key")
     }
 
     /// Records `key` in the open object; false if it was there already.

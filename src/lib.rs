@@ -10,7 +10,8 @@
 //! [`repair()`] is the entry point: it takes the bytes of a saved response and
 //! returns strict JSON plus every repair it made, each with its span in the
 //! input. [`read()`] goes on to typed records (in one pass over input that is
-//! already valid), and [`read_each()`] hands them on one at a time.
+//! already valid, or damaged only as the documented sample is), and
+//! [`read_each()`] hands them on one at a time.
 //!
 //! ```
 //! // The API's documented sample: bare sibling objects and trailing commas.

@@ -13,11 +13,16 @@ use crate::repair::{repair_decoded, RepairError, RepairOptions, Repaired};
 /// Reads saved responses: repairs `input` only where it needs it, and types
 /// every record.
 ///
-/// Input that is strict JSON in UTF-8 is checked and typed in a single pass,
-/// and its records borrow from `input`. Anything else is repaired first, as
-/// [`repair`](crate::repair()) does; the repaired text is kept in `storage`,
-/// and the records borrow from it. The result is the same as [`repair`]
-/// followed by [`decode_records`](crate::decode_records), found faster.
+/// Input that is one document of strict JSON in UTF-8 is checked and typed
+/// in a single pass, and its records borrow from `input`. So is input whose
+/// only damage is the documented sample's, trailing commas and runs of
+/// targets where their array belongs (`"scannedTargets": {…},{…}`): the
+/// pass lets it through and hands it to the repair to record, unless it
+/// lies in a value kept as written (an unknown key's). Anything else is
+/// repaired first, as [`repair`](crate::repair()) does; the repaired text
+/// is kept in `storage`, and the records borrow from it. The result is the
+/// same as [`repair`] followed by [`decode_records`](crate::decode_records),
+/// found faster.
 ///
 /// # Errors
 ///
@@ -45,8 +50,8 @@ pub fn read<'a>(
     let mut decoded = decode(input);
     if let Cow::Borrowed(text) = decoded.text {
         let strict = Repaired::strict(input, decoded);
-        if let Some(records) = decode_checked(&strict, text, options.max_depth) {
-            return Ok((strict, records));
+        if let Some((records, passed)) = decode_checked(&strict, text, options.max_depth) {
+            return Ok((strict.let_pass(passed), records));
         }
         decoded = strict.into_decoded();
     }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{damaged_text, scan_history};
+use common::{damaged_text, scan_history, scan_history_with_extras, with_sample_damage};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use scanhist::emit::{EmitOptions, Format, Level, RowWriter, TARGET_COLUMNS};
@@ -176,6 +176,36 @@ proptest! {
         }
         read_agrees_with_two_steps(&bytes)?;
         read_each_agrees_with_read(&bytes)?;
+    }
+
+    #[test]
+    fn read_agrees_with_repair_then_decode_on_the_documented_samples_damage(
+        response in scan_history_with_extras(),
+        damage in any::<u64>(),
+    ) {
+        // Runs under any key: under "value" or a key scanhist does not know, they are repaired first.
+        let text = with_sample_damage(&response, damage, |_| true);
+        read_agrees_with_two_steps(text.as_bytes())?;
+        read_each_agrees_with_read(text.as_bytes())?;
+    }
+
+    #[test]
+    fn the_documented_samples_damage_is_read_in_one_pass(response in scan_history(), damage in any::<u64>()) {
+        // Trailing commas anywhere and runs of targets: the records borrow
+        // from the input, not from a repaired copy.
+        let text = with_sample_damage(&response, damage, |key| key == "scannedTargets");
+        let mut storage = String::new();
+        let (repaired, records) = read(text.as_bytes(), &RepairOptions::default(), &mut storage).unwrap();
+        prop_assert_eq!(records.sessions().count(), response["value"].as_array().unwrap().len());
+        for session in records.sessions() {
+            let Some(std::borrow::Cow::Borrowed(id)) = &session.session_id else {
+                return Err(TestCaseError::fail("a session id that is not borrowed"));
+            };
+            prop_assert!(text.as_bytes().as_ptr_range().contains(&id.as_ptr()), "typed from a repaired copy: {}", text);
+        }
+        let expected = repair(text.as_bytes(), &RepairOptions::default()).unwrap();
+        prop_assert_eq!(repaired.repairs(), expected.repairs());
+        prop_assert_eq!(repaired.text(), expected.text());
     }
 }
 

@@ -81,6 +81,20 @@ fn the_documented_sample_types_to_one_session_with_three_targets() {
 }
 
 #[test]
+fn the_documented_sample_is_typed_in_one_pass_from_the_input() {
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/documented-sample.json")).unwrap();
+    let mut storage = String::new();
+    let (repaired, records) = scanhist::read(&bytes, &RepairOptions::default(), &mut storage).unwrap();
+    let kinds: Vec<&str> = repaired.repairs().iter().map(|r| r.kind.name()).collect();
+    assert_eq!(kinds, ["object-run", "trailing-comma", "trailing-comma", "trailing-comma", "trailing-comma"]);
+    // Every hostname borrows from the input, not from a repaired copy.
+    let session = records.sessions().next().unwrap();
+    let hostnames: Vec<&str> = session.targets.iter().flatten().filter_map(|t| t.hostname.as_deref()).collect();
+    assert_eq!(hostnames, ["DESKTOP-Test", "DESKTOP-Test2", "DESKTOP-Test3"]);
+    assert!(hostnames.iter().all(|h| bytes.as_ptr_range().contains(&h.as_ptr())));
+}
+
+#[test]
 fn time_values_are_noted_or_reported_at_their_value() {
     let input = "{\"value\": [{\"sessionId\": \"a\",\n  \"LastScanned\": \"2024-05-01T10:00:00.5\",\n  \"scannedTargets\": [{\"ip\": \"10.0.0.1\", \"scanDuration\": \"00:60:00\"}]}]}";
     let repaired = repair(input.as_bytes(), &RepairOptions::default()).unwrap();

@@ -7,6 +7,11 @@
 //! which records it exactly as its token parse would have; where the reading
 //! passes, the parser skips the container, and where it fails, drops what it
 //! recorded. Anything else the token parse would repair fails the reading.
+//!
+//! Typing reads value by value instead: a cursor made [`Cursor::lenient`]
+//! lets trailing commas pass wherever it reads, and runs where typing asks
+//! for them ([`Cursor::run_follows`]), and keeps what it let pass, in the
+//! order a whole reading hands it on, for the parser to record.
 
 use std::ops::Range;
 
@@ -48,6 +53,72 @@ struct Run<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    /// Lets trailing commas pass as [`Cursor::skip_lenient`] does, and runs
+    /// of objects where [`Cursor::run_follows`] is asked, keeping each piece;
+    /// [`Cursor::take_passed`] hands them over.
+    pub fn lenient(mut self) -> Self {
+        self.passed = Some(Vec::new());
+        self
+    }
+
+    /// How many pieces of damage a lenient cursor has let pass so far.
+    pub fn passed_count(&self) -> usize {
+        self.passed.as_ref().map_or(0, Vec::len)
+    }
+
+    /// What a lenient cursor let pass, in the order [`Cursor::skip_lenient`]
+    /// would hand it on; nothing for a strict one.
+    pub fn take_passed(&mut self) -> Vec<Lenience<'a>> {
+        self.passed.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Right after an object value of a member of the open object: whether
+    /// another object follows it, after a comma, where a key belongs (a run,
+    /// which a lenient cursor lets pass). If so, moves to that object; if not,
+    /// stays. A strict cursor never finds one.
+    pub fn run_follows(&mut self) -> bool {
+        if self.passed.is_none() {
+            return false;
+        }
+        let at = self.pos;
+        self.skip_whitespace();
+        if self.bytes.get(self.pos) == Some(&b',') {
+            self.pos += 1;
+            self.skip_whitespace();
+            if self.bytes.get(self.pos) == Some(&b'{') {
+                return true;
+            }
+        }
+        self.pos = at;
+        false
+    }
+
+    /// The first object after the object value starting at `start` was found
+    /// by [`Cursor::run_follows`]: the run opens, a container of its own, at
+    /// the cursor.
+    pub fn open_run(&mut self, start: usize) {
+        if let Some(passed) = &mut self.passed {
+            passed.push(Lenience::RunStart(start));
+        }
+        // No depth check, as in a whole reading: the object at the cursor is
+        // deeper, and opening it checks the limit at this same offset.
+        let key_base = self.keys.as_ref().map_or(0, Vec::len);
+        self.frames.push(StrictFrame { object: false, key_base, escaped_keys: false, large: None });
+        self.first = false;
+    }
+
+    /// Closes the run that [`Cursor::open_run`] opened, of `objects`
+    /// objects from `start` to `end` (where the cursor is, after the last),
+    /// in the value of the member `key`, as written.
+    pub fn close_run(&mut self, start: usize, objects: usize, key: &'a str) {
+        let end = self.pos;
+        self.frames.pop();
+        self.first = false;
+        if let Some(passed) = &mut self.passed {
+            passed.push(Lenience::RunEnd { start, end, objects, key });
+        }
+    }
+
     /// Skips the value at the cursor, with no container open, as
     /// [`Cursor::skip_value`] does, but lets the documented sample's damage
     /// pass, handing each piece of it to `sink` in text order (as it goes, so
@@ -213,6 +284,7 @@ impl<'a> Cursor<'a> {
 mod tests {
     use super::Lenience::{RunEnd, RunStart, TrailingComma};
     use super::*;
+    use crate::json::Str;
 
     /// The span of a lenient reading of `text` and what it let pass, or where it failed.
     fn skip(text: &str) -> std::result::Result<(Range<usize>, Vec<Lenience<'_>>), usize> {
@@ -272,6 +344,76 @@ mod tests {
         assert_eq!(skip(r#"{"a": {}, {}, 1}"#), Err(14));
         // A run's objects are checked as any object is.
         assert_eq!(skip(r#"{"a": {}, {"k": 1, "k": 2}}"#), Err(19));
+    }
+
+    /// A lenient cursor's skip of `text` (item by item, as typing reads)
+    /// and what it let pass, or where it failed.
+    fn skip_item_by_item(text: &str) -> std::result::Result<(Range<usize>, Vec<Lenience<'_>>), usize> {
+        let mut cursor = Cursor::new(text, 0..text.len()).unique_keys().lenient();
+        let span = cursor.skip_value().map_err(|error| error.offset)?;
+        Ok((span, cursor.take_passed()))
+    }
+
+    #[test]
+    fn a_lenient_cursor_lets_trailing_commas_pass_item_by_item_as_a_whole_reading_does() {
+        for text in [
+            "[1,]",
+            "{\"a\": [1 , \n],\t}",
+            "[[],[],]",
+            r#"{"a": {"b": [{},],},"c": 1 ,}"#,
+            "[,]",
+            "{,}",
+            "[1,,]",
+            "{\"a\":1,,}",
+            "[1,}",
+            "{\"a\": 1,]",
+            r#"{"a": 1, "a": 2,}"#,
+        ] {
+            assert_eq!(skip_item_by_item(text), skip(text), "{text}");
+        }
+        // A strict cursor lets none pass.
+        let mut strict = Cursor::new("[1,]", 0..4);
+        assert_eq!(strict.skip_value().map_err(|error| error.offset), Err(3));
+        assert!(strict.take_passed().is_empty());
+    }
+
+    #[test]
+    fn runs_pass_where_typing_asks_for_them_as_in_a_whole_reading() {
+        let text = r#"{"t": {"a": 1,}, {}, {"b": 2} , "n": 1}"#;
+        let mut cursor = Cursor::new(text, 0..text.len()).unique_keys().lenient();
+        cursor.begin_object().unwrap();
+        let key = cursor.next_key().unwrap().unwrap();
+        let start = cursor.position() + 1;
+        cursor.skip_value().unwrap();
+        let mut objects = 1;
+        while cursor.run_follows() {
+            if objects == 1 {
+                cursor.open_run(start);
+            }
+            cursor.skip_value().unwrap();
+            objects += 1;
+        }
+        cursor.close_run(start, objects, key.written());
+        assert_eq!(cursor.next_key().unwrap().map(Str::written), Some("n"));
+        cursor.skip_value().unwrap();
+        assert_eq!(cursor.next_key().unwrap().map(Str::written), None);
+        assert_eq!(Ok((0..text.len(), cursor.take_passed())), skip(text));
+        // Nothing follows, or no object after the comma: no run, and the cursor stays.
+        for (text, at) in [(r#"{"t": {} }"#, 8), (r#"{"t": {}, "u": 1}"#, 8)] {
+            let mut cursor = Cursor::new(text, 0..text.len()).lenient();
+            cursor.begin_object().unwrap();
+            cursor.next_key().unwrap();
+            cursor.skip_value().unwrap();
+            assert!(!cursor.run_follows());
+            assert_eq!(cursor.position(), at);
+        }
+        // A strict cursor finds none.
+        let text = r#"{"t": {}, {}}"#;
+        let mut cursor = Cursor::new(text, 0..text.len());
+        cursor.begin_object().unwrap();
+        cursor.next_key().unwrap();
+        cursor.skip_value().unwrap();
+        assert!(!cursor.run_follows());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::{
     Envelope, RawJson, ScanDuration, ScanSession, ScanStatus, ScannedTarget, TargetAddress, TimeNote, Timestamp,
 };
 use crate::diagnostic::{Diagnostic, DiagnosticCode};
-use crate::json::{self, Cursor, Kind, Str};
+use crate::json::{self, Cursor, Kind, Lenience, Str, SyntaxError};
 use crate::repair::Repaired;
 use crate::span::Span;
 
@@ -85,39 +85,51 @@ fn decode_with<'t>(repaired: &Repaired<'_>, text: &'t str, sink: &mut dyn Sink<'
 }
 
 /// Types `text`, the text of `strict` (one document that no repair has
-/// checked), checking it as it is read: the strict check and typing in one
-/// pass. `None`, and nothing typed, when it is not strict JSON nested at most
-/// `max_depth` deep with unique keys.
-pub(crate) fn decode_checked<'t>(strict: &Repaired<'_>, text: &'t str, max_depth: usize) -> Option<Records<'t>> {
+/// checked), checking it as it is read: the check and typing in one pass.
+/// The check lets the documented sample's damage pass, trailing commas and
+/// runs of targets, and returns what it let pass in the order the tolerant
+/// parser records it. `None`, and nothing typed, when the text is not made
+/// strict JSON nested at most `max_depth` deep with unique keys by repairing
+/// that damage, or when damage lies in a value kept as written.
+pub(crate) fn decode_checked<'t>(
+    strict: &Repaired<'_>,
+    text: &'t str,
+    max_depth: usize,
+) -> Option<(Records<'t>, Vec<Lenience<'t>>)> {
     let mut collect = Collect { envelopes: Vec::new(), sessions: Vec::new() };
-    let diagnostics = checked_with(strict, text, max_depth, &mut collect)?;
-    Some(Records { envelopes: collect.envelopes, diagnostics })
+    let (diagnostics, passed) = checked_with(strict, text, max_depth, true, &mut collect)?;
+    Some((Records { envelopes: collect.envelopes, diagnostics }, passed))
 }
 
-/// [`decode_checked`], handing each session to `on_session` as it is typed.
-/// When the text turns out not to be strict JSON, the sessions already
-/// handed over are of its strict beginning, and the result is `None`.
+/// [`decode_checked`] with a strict check (as strict as the second thread
+/// that checks large inputs meanwhile), handing each session to `on_session`
+/// as it is typed. When the text turns out not to be strict JSON, the
+/// sessions already handed over are of its strict beginning, and the result
+/// is `None`.
 pub(crate) fn for_each_checked<'t>(
     strict: &Repaired<'_>,
     text: &'t str,
     max_depth: usize,
     on_session: impl FnMut(ScanSession<'t>),
 ) -> Option<Vec<Diagnostic>> {
-    checked_with(strict, text, max_depth, &mut Stream(on_session))
+    let (diagnostics, _) = checked_with(strict, text, max_depth, false, &mut Stream(on_session))?;
+    Some(diagnostics)
 }
 
 fn checked_with<'t>(
     strict: &Repaired<'_>,
     text: &'t str,
     max_depth: usize,
+    lenient: bool,
     sink: &mut dyn Sink<'t>,
-) -> Option<Vec<Diagnostic>> {
+) -> Option<(Vec<Diagnostic>, Vec<Lenience<'t>>)> {
     let [range] = strict.document_ranges() else {
         return None;
     };
     let mut decoder = Decoder::new(strict, text, Some(max_depth), sink);
+    decoder.lenient = lenient;
     decoder.document(range.clone()).ok()?;
-    Some(decoder.diagnostics)
+    Some((decoder.diagnostics, decoder.passed))
 }
 
 /// Where typed records go, in input order.
@@ -161,6 +173,10 @@ struct Decoder<'t, 'm, 's> {
     /// `Some(max_depth)` when the text is not known to be strict JSON: the
     /// cursor then checks it as it reads, and the first error stops typing.
     check: Option<usize>,
+    /// Whether that check lets the documented sample's damage pass
+    /// (trailing commas, runs of targets); what it let pass goes to `passed`.
+    lenient: bool,
+    passed: Vec<Lenience<'t>>,
     sink: &'s mut dyn Sink<'t>,
     diagnostics: Vec<Diagnostic>,
     /// The text of the bare records read since the last envelope, in a root
@@ -344,13 +360,23 @@ fn read_value<'a>(cursor: &mut Cursor<'a>) -> json::Result<Field<'a>> {
     Ok(Field { value, span: start..cursor.position() })
 }
 
+/// Fails a lenient reading that let damage pass in `range` (since the cursor
+/// had let `passed` pieces pass), a value kept as written: kept values are
+/// strict JSON, so that one is left to the repair.
+fn kept_as_written(cursor: &Cursor<'_>, passed: usize, range: &Range<usize>) -> json::Result<()> {
+    if cursor.passed_count() == passed {
+        return Ok(());
+    }
+    Err(SyntaxError { offset: range.start, message: "damage in a value kept as written" })
+}
+
 /// Keys of a response envelope that are not records.
 const CONTEXT_KEY: &str = "@odata.context";
 const NEXT_LINK_KEYS: [&str; 2] = ["@odata.nextLink", "odata.nextLink"];
 
 impl<'t, 'm, 's> Decoder<'t, 'm, 's> {
     fn new(repaired: &'m Repaired<'_>, text: &'t str, check: Option<usize>, sink: &'s mut dyn Sink<'t>) -> Self {
-        Decoder { repaired, text, check, sink, diagnostics: Vec::new(), run: None }
+        Decoder { repaired, text, check, lenient: false, passed: Vec::new(), sink, diagnostics: Vec::new(), run: None }
     }
 }
 
@@ -370,14 +396,26 @@ impl<'t> Decoder<'t, '_, '_> {
         RawJson::new(&self.text[range])
     }
 
+    /// Skips the value at the cursor and keeps it whole.
+    fn skip_raw(&self, cursor: &mut Cursor<'t>) -> json::Result<RawJson> {
+        let passed = cursor.passed_count();
+        let range = cursor.skip_value()?;
+        kept_as_written(cursor, passed, &range)?;
+        Ok(self.raw(range))
+    }
+
     /// Types one document. A syntax error stops it: when checking, it is
     /// returned; otherwise it is reported, for the text was meant to be strict.
     fn document(&mut self, range: Range<usize>) -> json::Result<()> {
         let mut cursor = Cursor::new(self.text, range.clone());
         if let Some(max_depth) = self.check {
             cursor = cursor.max_depth(max_depth).unique_keys();
+            if self.lenient {
+                cursor = cursor.lenient();
+            }
         }
         let read = self.document_value(&mut cursor, &range).and_then(|()| cursor.finish());
+        self.passed = cursor.take_passed();
         match read {
             Err(error) if self.check.is_none() => {
                 let message = format!("the document cannot be read: {error}");
@@ -438,8 +476,8 @@ impl<'t> Decoder<'t, '_, '_> {
         let mut held = Vec::new();
         let (mut response, mut error) = (false, None);
         let (mut context, mut next_link) = (None, None);
-        while let Some(key) = cursor.next_key()? {
-            let key = key.decode();
+        while let Some(written) = cursor.next_key()? {
+            let key = written.decode();
             if key.eq_ignore_ascii_case("value") {
                 if !std::mem::replace(&mut response, true) {
                     self.close_run();
@@ -448,7 +486,11 @@ impl<'t> Decoder<'t, '_, '_> {
                 continue;
             }
             if key.eq_ignore_ascii_case("error") {
-                error = Some(cursor.skip_value()?);
+                // Read again, as written, once the object is known to be an error body.
+                let passed = cursor.passed_count();
+                let range = cursor.skip_value()?;
+                kept_as_written(cursor, passed, &range)?;
+                error = Some(range);
                 continue;
             }
             let envelope_field = if key.eq_ignore_ascii_case(CONTEXT_KEY) {
@@ -459,7 +501,9 @@ impl<'t> Decoder<'t, '_, '_> {
                 None
             };
             if let Some(envelope_field) = envelope_field {
+                let passed = cursor.passed_count();
                 let field = read_value(cursor)?;
+                kept_as_written(cursor, passed, &field.span)?;
                 if let Value::String(text) = field.value {
                     *envelope_field = Some(text.decode().into_owned());
                 }
@@ -467,7 +511,7 @@ impl<'t> Decoder<'t, '_, '_> {
                 continue;
             }
             let before = self.diagnostics.len();
-            self.record_member(cursor, &mut session, key, as_record)?;
+            self.record_member(cursor, &mut session, written, as_record)?;
             held.extend(self.diagnostics.drain(before..));
         }
         let range = start..cursor.position();
@@ -563,7 +607,7 @@ impl<'t> Decoder<'t, '_, '_> {
         cursor.begin_object()?;
         let mut session = ScanSession::default();
         while let Some(key) = cursor.next_key()? {
-            self.record_member(cursor, &mut session, key.decode(), location)?;
+            self.record_member(cursor, &mut session, key, location)?;
         }
         session.span = self.span(&(start..cursor.position()));
         self.sink.session(session);
@@ -575,16 +619,17 @@ impl<'t> Decoder<'t, '_, '_> {
         &mut self,
         cursor: &mut Cursor<'t>,
         session: &mut ScanSession<'t>,
-        key: Cow<'t, str>,
+        written: Str<'t>,
         location: Location<'_>,
     ) -> json::Result<()> {
+        let key = written.decode();
         let Some(name) = lookup(SESSION_KEYS, &key) else {
-            let range = cursor.skip_value()?;
-            session.extra.push((key.into_owned(), self.raw(range)));
+            let raw = self.skip_raw(cursor)?;
+            session.extra.push((key.into_owned(), raw));
             return Ok(());
         };
         if name == SessionKey::Targets {
-            session.targets = self.targets(cursor, &key, location)?;
+            session.targets = self.targets(cursor, &key, written.written(), location)?;
             return Ok(());
         }
         let field = read_value(cursor)?;
@@ -610,6 +655,7 @@ impl<'t> Decoder<'t, '_, '_> {
         &mut self,
         cursor: &mut Cursor<'t>,
         key: &str,
+        written: &'t str,
         location: Location<'_>,
     ) -> json::Result<Option<Vec<ScannedTarget<'t>>>> {
         let element_at = |index| Location { targets: Some((key, index)), ..location };
@@ -629,9 +675,26 @@ impl<'t> Decoder<'t, '_, '_> {
                 Ok(Some(targets))
             }
             // One target written without its array.
-            Kind::Object | Kind::String => {
+            Kind::String => {
                 let mut targets = Vec::with_capacity(1);
                 self.target(cursor, element_at(0), &mut targets)?;
+                Ok(Some(targets))
+            }
+            // One target without its array, or the documented sample's run
+            // of them, `{…},{…}`, which a lenient cursor lets pass.
+            Kind::Object => {
+                let start = cursor.position();
+                let mut targets = Vec::with_capacity(1);
+                self.target(cursor, element_at(0), &mut targets)?;
+                while cursor.run_follows() {
+                    if targets.len() == 1 {
+                        cursor.open_run(start);
+                    }
+                    self.target(cursor, element_at(targets.len()), &mut targets)?;
+                }
+                if targets.len() > 1 {
+                    cursor.close_run(start, targets.len(), written);
+                }
                 Ok(Some(targets))
             }
             kind => {
@@ -667,8 +730,8 @@ impl<'t> Decoder<'t, '_, '_> {
                             self.target_field(target, name, &field, &key, location, |text| text);
                         }
                         None => {
-                            let range = cursor.skip_value()?;
-                            target.extra.push((key.into_owned(), self.raw(range)));
+                            let raw = self.skip_raw(cursor)?;
+                            target.extra.push((key.into_owned(), raw));
                         }
                     }
                 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::decode::{decode, Decoded, Encoding, SourceMap};
+use crate::json::Lenience;
 use crate::span::{LineCol, LineIndex, Span};
 
 pub(crate) use edits::OutputMap;
@@ -357,6 +358,23 @@ impl<'a> Repaired<'a> {
             notes: Vec::new(),
             output_map: OutputMap::default(),
         }
+    }
+
+    /// A [`Repaired::strict`] of one document that a lenient reading passed,
+    /// letting `passed` pass: repaired as [`repair`] repairs it.
+    pub(crate) fn let_pass(self, passed: Vec<Lenience<'a>>) -> Self {
+        if passed.is_empty() {
+            return self;
+        }
+        let (&Cow::Borrowed(text), [document]) = (&self.text, &self.documents[..]) else {
+            unreachable!("a lenient reading is of one document of borrowed text");
+        };
+        let (input, parsed) = (self.input, parser::parse_passed(text, document.clone(), passed));
+        let Decoded { encoding, source_map, repairs: decoded_repairs, .. } = self.into_decoded();
+        let to_input = |span: Span| source_map.span_to_input(input, span);
+        let (repairs, notes) = findings(parsed.repairs, parsed.notes, decoded_repairs, to_input);
+        let (text, documents, output_map) = apply(text, parsed.range, parsed.edits, parsed.documents);
+        Repaired { input, encoding, source_map, text, documents, repairs, notes, output_map }
     }
 
     /// The decoded text a [`Repaired::strict`] was made from, back.

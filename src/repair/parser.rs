@@ -82,6 +82,24 @@ pub(super) fn parse_parts(
     run_parts(Parser::new(text, max_depth), part_bytes, on_part)
 }
 
+/// What the parse of `text` is when it holds one document, `document`,
+/// that a lenient reading passed whole, letting `passed` pass: its pieces
+/// recorded as the parse records them when it reads the document that way.
+pub(super) fn parse_passed<'t>(
+    text: &'t str,
+    document: Range<usize>,
+    passed: impl IntoIterator<Item = Lenience<'t>>,
+) -> Parsed {
+    let mut parser = Parser::new(text, usize::MAX);
+    parser.pos = document.start;
+    parser.begin_document();
+    for piece in passed {
+        parser.record_lenience(piece);
+    }
+    parser.end_document(document.end);
+    parser.take_part(text.len())
+}
+
 fn run_parts(
     mut parser: Parser<'_>,
     part_bytes: usize,

@@ -112,3 +112,84 @@ pub fn scan_history() -> impl Strategy<Value = Value> {
         });
     prop::collection::vec(session, 0..6).prop_map(|sessions| json!({"@odata.context": "ctx", "value": sessions}))
 }
+
+/// [`scan_history`] with keys scanhist does not know, holding any JSON, in
+/// some sessions and targets.
+pub fn scan_history_with_extras() -> impl Strategy<Value = Value> {
+    (scan_history(), prop::collection::vec(prop::option::of(json_value()), 16)).prop_map(|(mut response, extras)| {
+        let mut extras = extras.into_iter().cycle();
+        for session in response["value"].as_array_mut().unwrap() {
+            if let Some(extra) = extras.next().flatten() {
+                session["tags"] = extra;
+            }
+            for target in session["scannedTargets"].as_array_mut().into_iter().flatten() {
+                if let Some(extra) = extras.next().flatten() {
+                    target["ports"] = extra;
+                }
+            }
+        }
+        response
+    })
+}
+
+/// `value` written with the documented sample's damage where `damage` says:
+/// bit by bit, one bit per container in the order written, a trailing comma
+/// after its last member or element; and for each member whose key `runs`
+/// takes and whose value is an array of objects, the next bit makes it a
+/// run of bare objects (`"key": {…},{…}`) in place of the array.
+pub fn with_sample_damage(value: &Value, damage: u64, runs: fn(&str) -> bool) -> String {
+    fn write(value: &Value, bits: &mut impl Iterator<Item = bool>, runs: fn(&str) -> bool, out: &mut String) {
+        match value {
+            Value::Object(members) => {
+                out.push('{');
+                let trailing = bits.next().unwrap();
+                for (i, (key, value)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(",\n");
+                    }
+                    out.push_str(&serde_json::to_string(key).unwrap());
+                    out.push_str(": ");
+                    match value.as_array() {
+                        Some(elements)
+                            if runs(key)
+                                && elements.len() > 1
+                                && elements.iter().all(Value::is_object)
+                                && bits.next().unwrap() =>
+                        {
+                            for (j, element) in elements.iter().enumerate() {
+                                if j > 0 {
+                                    out.push_str(",\n");
+                                }
+                                write(element, bits, runs, out);
+                            }
+                        }
+                        _ => write(value, bits, runs, out),
+                    }
+                }
+                if trailing && !members.is_empty() {
+                    out.push(',');
+                }
+                out.push('}');
+            }
+            Value::Array(elements) => {
+                out.push('[');
+                let trailing = bits.next().unwrap();
+                for (i, element) in elements.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    write(element, bits, runs, out);
+                }
+                if trailing && !elements.is_empty() {
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&serde_json::to_string(scalar).unwrap()),
+        }
+    }
+    let mut bits = (0..64).map(|i| damage >> i & 1 == 1).cycle();
+    let mut out = String::new();
+    write(value, &mut bits, runs, &mut out);
+    out
+}
