@@ -1,6 +1,7 @@
 //! Typing, CSV and NDJSON on arbitrary bytes: never panic; the one-pass
 //! `read` and `read_each` (typed whole, or checked on a second thread) find
-//! the sessions `repair` then `decode_records` find; and the CSV read back
+//! the sessions `repair` then `decode_records` find (and `read` the same
+//! repaired text, repairs and notes); and the CSV read back
 //! with the csv crate has as many rows as the NDJSON has lines.
 #![no_main]
 
@@ -15,8 +16,11 @@ fuzz_target!(|input: &[u8]| {
     let records = decode_records(&repaired);
     let expected: Vec<String> = records.sessions().map(|s| format!("{s:?}")).collect();
     let mut storage = String::new();
-    let (_, one_pass) =
+    let (one_pass_repaired, one_pass) =
         read(input, &RepairOptions::default(), &mut storage).expect("read fails only where repair does");
+    assert_eq!(one_pass_repaired.text(), repaired.text());
+    assert_eq!(one_pass_repaired.repairs(), repaired.repairs());
+    assert_eq!(one_pass_repaired.notes(), repaired.notes());
     assert_eq!(one_pass.sessions().map(|s| format!("{s:?}")).collect::<Vec<_>>(), expected);
     assert_eq!(format!("{:?}", one_pass.diagnostics), format!("{:?}", records.diagnostics));
     for typed_whole in [usize::MAX, 0] {

@@ -1,11 +1,12 @@
 //! A differential check: valid responses get the damage saved files really
 //! show (deleted and trailing commas, object runs, single quotes, comments,
-//! truncation), and repair must recover every complete record of the original.
+//! truncation), and repair must recover every complete record of the original;
+//! the one-pass `read` must find what `repair` then `decode_records` find.
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use scanhist::{decode_records, repair, RepairOptions, ScanStatus, TargetAddress};
+use scanhist::{decode_records, read, repair, RepairOptions, ScanStatus, TargetAddress};
 
 /// Text from a small alphabet, so that requoting cannot change it.
 #[derive(Debug)]
@@ -178,6 +179,15 @@ fuzz_target!(|input: Input| {
 
     let repaired = repair(text.as_bytes(), &RepairOptions::default()).expect("a damaged response still repairs");
     let records = decode_records(&repaired);
+    // The one-pass read, which types the documented sample's damage straight
+    // from the input, finds the same.
+    let mut storage = String::new();
+    let (read_repaired, read_records) =
+        read(text.as_bytes(), &RepairOptions::default(), &mut storage).expect("read fails only where repair does");
+    assert_eq!(read_repaired.text(), repaired.text());
+    assert_eq!(read_repaired.repairs(), repaired.repairs());
+    assert_eq!(format!("{:?}", read_records.envelopes), format!("{:?}", records.envelopes));
+    assert_eq!(format!("{:?}", read_records.diagnostics), format!("{:?}", records.diagnostics));
     let sessions: Vec<_> = records.sessions().collect();
     assert!(sessions.len() >= complete, "recovered {} of {complete} complete records from {text}", sessions.len());
     for (original, recovered) in input.sessions.iter().zip(&sessions).take(complete) {
