@@ -309,7 +309,7 @@ impl<'a> Cursor<'a> {
     /// right before the object's closer pass, and closes the object.
     #[cold]
     fn not_a_key(&mut self, at: usize) -> Result<Option<Str<'a>>> {
-        let before = self.text[..at].trim_end_matches([' ', '\n', '\r', '\t']).len();
+        let before = self.bytes[..at].trim_ascii_end().len();
         let comma = before.checked_sub(1).filter(|&comma| self.bytes[comma] == b',');
         if let (Some(passed), Some(b'}'), Some(comma)) = (&mut self.passed, self.bytes.get(at), comma) {
             passed.push(Lenience::TrailingComma(comma));

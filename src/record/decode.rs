@@ -689,6 +689,8 @@ impl<'t> Decoder<'t, '_, '_> {
                 while cursor.run_follows() {
                     if targets.len() == 1 {
                         cursor.open_run(start);
+                        // As many as a target array starts with: growing from one target copies them.
+                        targets.reserve(3);
                     }
                     self.target(cursor, element_at(targets.len()), &mut targets)?;
                 }

@@ -51,6 +51,9 @@ pub(super) struct Failure {
     pub span: Span,
 }
 
+/// What a trailing comma's repair says.
+const TRAILING_COMMA: &str = "removed a trailing comma";
+
 /// Objects with more keys than this switch from a linear scan to a hash set.
 const LINEAR_KEY_SCAN: usize = 32;
 
@@ -250,6 +253,9 @@ struct Parser<'t> {
     garbage: Option<Garbage>,
     jsonp_open: bool,
     descriptions: Descriptions,
+    /// The description of a trailing comma's repair, once made: lenient
+    /// readings record one per container of the documented sample's damage.
+    trailing_comma: Option<Arc<str>>,
     /// Object-run descriptions made lately, by key as written, object count
     /// and closing: one run repeats in record after record.
     run_descriptions: Vec<(&'t str, usize, bool, Arc<str>)>,
@@ -362,6 +368,7 @@ impl<'t> Parser<'t> {
             garbage: None,
             jsonp_open: false,
             descriptions: Descriptions::default(),
+            trailing_comma: None,
             run_descriptions: Vec::new(),
             strict: [StrictRecord::default(); STRICT_DEPTHS],
             cursor: Some(Cursor::new(text, 0..text.len()).unique_keys()),
@@ -402,7 +409,9 @@ impl<'t> Parser<'t> {
     /// Records the repair of a run of `objects` objects in the value of `key`
     /// (as written); `inserted_closer` when its `]` was inserted too.
     fn object_run(&mut self, key: &'t str, span: Span, objects: usize, inserted_closer: bool) {
-        let made = self.run_descriptions.iter().find(|(k, n, c, _)| (*k, *n, *c) == (key, objects, inserted_closer));
+        // Counts first: the key is the same in record after record.
+        let made =
+            self.run_descriptions.iter().find(|(k, n, c, _)| *n == objects && *c == inserted_closer && *k == key);
         let description = match made {
             Some((.., description)) => Arc::clone(description),
             None => {
@@ -794,7 +803,7 @@ impl<'t> Parser<'t> {
         let frame = self.stack.last().expect("a frame is open");
         match (frame.container, frame.state) {
             (_, State::AfterComma(Some(comma))) => {
-                self.delete(RepairKind::TrailingComma, Span::new(comma, comma + 1), "removed a trailing comma");
+                self.delete(RepairKind::TrailingComma, Span::new(comma, comma + 1), TRAILING_COMMA);
             }
             (Container::Object, State::AfterKey) => {
                 let at = frame.key.end;
@@ -1226,7 +1235,17 @@ impl<'t> Parser<'t> {
     fn record_lenience(&mut self, piece: Lenience<'t>) {
         match piece {
             Lenience::TrailingComma(at) => {
-                self.delete(RepairKind::TrailingComma, Span::new(at, at + 1), "removed a trailing comma");
+                // As `delete` records it (trailing commas never merge), without looking the description up.
+                let description = match &self.trailing_comma {
+                    Some(description) => Arc::clone(description),
+                    None => {
+                        let description = self.descriptions.get(TRAILING_COMMA.into());
+                        self.trailing_comma.insert(description).clone()
+                    }
+                };
+                let span = Span::new(at, at + 1);
+                self.edit(span.start, span.end, "");
+                self.repairs.push(Repair { kind: RepairKind::TrailingComma, span, description });
             }
             Lenience::RunStart(at) => self.edit(at, at, "["),
             Lenience::RunEnd { start, end, objects, key } => {
