@@ -77,8 +77,10 @@ pub(crate) const TYPED_AHEAD: usize = 32 << 20;
 /// known to be valid only at its end, sessions typed before then are held;
 /// a second thread checks the input meanwhile (faster than typing it), and
 /// once it passes the held sessions are handed on and the rest follow as
-/// they come. Damaged input is repaired first, then typed, and the repaired
-/// text is kept in `storage`. Sessions borrow from `input` or `storage`, so
+/// they come. Input of up to 4 MiB is typed whole before its sessions go
+/// on, with no second thread, and then, as in [`read`], the documented
+/// sample's damage is typed in that one pass too. Other damaged input is
+/// repaired first, then typed, and the repaired text is kept in `storage`. Sessions borrow from `input` or `storage`, so
 /// they may be kept, or handed to another thread, for as long as both live.
 ///
 /// Damaged input's repaired text and repairs are held whole, as [`read`]
@@ -134,9 +136,11 @@ pub fn read_each_with<'a>(
     Ok((repaired, diagnostics))
 }
 
-/// The strict pass of [`read_each_with`]: types input that is strict JSON in
+/// The one pass of [`read_each_with`]: types input that is strict JSON in
 /// UTF-8, handing its sessions on; gives back the decoded input otherwise,
-/// having handed nothing on.
+/// having handed nothing on. Input typed whole before its sessions go on
+/// (up to `typed_whole`) may have the documented sample's damage too, as in
+/// [`read`]; a larger one is checked on a second thread by the strict check.
 pub(crate) fn read_strict<'a>(
     input: &'a [u8],
     options: &RepairOptions,
@@ -153,14 +157,15 @@ pub(crate) fn read_strict<'a>(
         let check = (text.len() > typed_whole)
             .then(|| thread::Builder::new().spawn_scoped(scope, || json::check(text, options.max_depth)).ok())
             .flatten();
+        let lenient = check.is_none();
         let mut gate = Gate { held: Vec::new(), check, state: State::Holding, on_session: &mut *on_session };
-        let typed = for_each_checked(&strict, text, options.max_depth, |session| gate.pass(session));
+        let typed = for_each_checked(&strict, text, options.max_depth, lenient, |session| gate.pass(session));
         gate.settle(typed.is_some());
         // Only sessions that went on count; a shut gate sends the input to repair.
         typed.filter(|_| gate.state == State::Open)
     });
     match checked {
-        Some(diagnostics) => Ok((strict, diagnostics)),
+        Some((diagnostics, passed)) => Ok((strict.let_pass(passed), diagnostics)),
         None => Err(strict.into_decoded()),
     }
 }

@@ -92,6 +92,16 @@ fn the_documented_sample_is_typed_in_one_pass_from_the_input() {
     let hostnames: Vec<&str> = session.targets.iter().flatten().filter_map(|t| t.hostname.as_deref()).collect();
     assert_eq!(hostnames, ["DESKTOP-Test", "DESKTOP-Test2", "DESKTOP-Test3"]);
     assert!(hostnames.iter().all(|h| bytes.as_ptr_range().contains(&h.as_ptr())));
+    // read_each too, when it types the input whole before handing sessions on.
+    let (mut each_storage, mut from_input) = (String::new(), Vec::new());
+    let (each, _) = scanhist::read_each(&bytes, &RepairOptions::default(), &mut each_storage, |session| {
+        let targets = session.targets.unwrap_or_default();
+        from_input
+            .extend(targets.iter().map(|t| bytes.as_ptr_range().contains(&t.hostname.as_deref().unwrap().as_ptr())));
+    })
+    .unwrap();
+    assert_eq!(each.repairs(), repaired.repairs());
+    assert_eq!(from_input, [true, true, true]);
 }
 
 #[test]

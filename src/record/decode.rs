@@ -101,19 +101,19 @@ pub(crate) fn decode_checked<'t>(
     Some((Records { envelopes: collect.envelopes, diagnostics }, passed))
 }
 
-/// [`decode_checked`] with a strict check (as strict as the second thread
-/// that checks large inputs meanwhile), handing each session to `on_session`
-/// as it is typed. When the text turns out not to be strict JSON, the
-/// sessions already handed over are of its strict beginning, and the result
-/// is `None`.
+/// [`decode_checked`], handing each session to `on_session` as it is typed;
+/// `lenient` says whether the check lets the documented sample's damage
+/// pass (where a second thread checks the input meanwhile, it is strict, as
+/// that check is). When the text turns out not to pass, the sessions already
+/// handed over are of its beginning, and the result is `None`.
 pub(crate) fn for_each_checked<'t>(
     strict: &Repaired<'_>,
     text: &'t str,
     max_depth: usize,
+    lenient: bool,
     on_session: impl FnMut(ScanSession<'t>),
-) -> Option<Vec<Diagnostic>> {
-    let (diagnostics, _) = checked_with(strict, text, max_depth, false, &mut Stream(on_session))?;
-    Some(diagnostics)
+) -> Option<(Vec<Diagnostic>, Vec<Lenience<'t>>)> {
+    checked_with(strict, text, max_depth, lenient, &mut Stream(on_session))
 }
 
 fn checked_with<'t>(
