@@ -80,8 +80,9 @@ pub(crate) const TYPED_AHEAD: usize = 32 << 20;
 /// they come. Input of up to 4 MiB is typed whole before its sessions go
 /// on, with no second thread, and then, as in [`read`], the documented
 /// sample's damage is typed in that one pass too. Other damaged input is
-/// repaired first, then typed, and the repaired text is kept in `storage`. Sessions borrow from `input` or `storage`, so
-/// they may be kept, or handed to another thread, for as long as both live.
+/// repaired first, then typed, and the repaired text is kept in `storage`.
+/// Sessions borrow from `input` or `storage`, so they may be kept, or handed
+/// to another thread, for as long as both live.
 ///
 /// Damaged input's repaired text and repairs are held whole, as [`read`]
 /// holds them. For large inputs of many documents, [`repair_in_parts`] and
