@@ -282,13 +282,69 @@ impl<'a> Cursor<'a> {
         if !self.next_item(b'}')? {
             return Ok(None);
         }
-        self.key()
+        self.key::<true>()
     }
 
-    /// The key at the cursor and its colon, remembered when keys are checked;
-    /// always `Some`, in the shape [`Cursor::next_key`] returns.
+    /// [`Cursor::next_key`] that leaves the check for a repeated key to the
+    /// caller, who hands each key to [`Cursor::known_key`] or
+    /// [`Cursor::other_key`].
+    ///
+    /// # Errors
+    ///
+    /// Fails on a missing separator, key or colon.
+    #[inline]
+    pub fn next_key_unchecked(&mut self) -> Result<Option<Str<'a>>> {
+        if !self.next_item(b'}')? {
+            return Ok(None);
+        }
+        self.key::<false>()
+    }
+
+    /// When keys are checked, counts a key that [`Cursor::next_key_unchecked`]
+    /// read as read in the open object: one the caller knows by its exact
+    /// value, as bit `bit` of `seen`, the keys it knows that this object has
+    /// had. Keys it does not know so go to [`Cursor::other_key`]; no key of
+    /// one kind can equal one of the other.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the bit is set already: the key is repeated.
+    #[inline]
+    pub fn known_key(&self, key: Str<'a>, seen: &mut u32, bit: usize) -> Result<()> {
+        if self.keys.is_none() {
+            return Ok(());
+        }
+        if *seen & 1 << bit != 0 {
+            return self.error(self.offset_of(key), "duplicate key");
+        }
+        *seen |= 1 << bit;
+        Ok(())
+    }
+
+    /// When keys are checked, remembers a key that [`Cursor::next_key_unchecked`]
+    /// read, as [`Cursor::next_key`] does.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the open object has had the key.
+    #[inline]
+    pub fn other_key(&mut self, key: Str<'a>) -> Result<()> {
+        if self.keys.is_some() && !self.remember_key(key) {
+            return self.error(self.offset_of(key), "duplicate key");
+        }
+        Ok(())
+    }
+
+    /// The offset of a key's opening quote.
+    fn offset_of(&self, key: Str<'a>) -> usize {
+        key.raw.as_ptr() as usize - self.text.as_ptr() as usize - 1
+    }
+
+    /// The key at the cursor and its colon, remembered when keys are checked
+    /// and `REMEMBER` says so; always `Some`, in the shape
+    /// [`Cursor::next_key`] returns.
     #[inline(always)]
-    fn key(&mut self) -> Result<Option<Str<'a>>> {
+    fn key<const REMEMBER: bool>(&mut self) -> Result<Option<Str<'a>>> {
         let at = self.pos;
         if self.bytes.get(at) != Some(&b'"') {
             return self.not_a_key(at);
@@ -299,7 +355,7 @@ impl<'a> Cursor<'a> {
             return self.error(self.pos, "expected ':'");
         }
         self.pos += 1;
-        if self.keys.is_some() && !self.remember_key(key) {
+        if REMEMBER && self.keys.is_some() && !self.remember_key(key) {
             return self.error(at, "duplicate key");
         }
         Ok(Some(key))

@@ -289,6 +289,47 @@ fn duplicate_keys_type_the_last_field_and_every_value_array() {
 }
 
 #[test]
+fn read_finds_repeated_keys_however_they_are_spelled_and_wherever_they_are() {
+    // (members, repeated): keys scanhist types, spelled as its tables spell
+    // them or not, escaped, and keys it does not know.
+    let cases = [
+        (r#""ip": "10.0.0.1", "ip": "10.0.0.2""#, true),
+        (r#""IP": "10.0.0.1", "IP": "10.0.0.2""#, true),
+        (r#""ip": "10.0.0.1", "IP": "10.0.0.2""#, false),
+        (r#""ip": "10.0.0.1", "\u0069p": "10.0.0.2""#, true),
+        (r#""sessionId": "a", "sessionId": "b""#, true),
+        (r#""sessionId": "a", "SessionIds": "b", "sessionIds": "c""#, false),
+        (r#""port": 1, "port": 2"#, true),
+        (r#""port": 1, "Port": 2, "value2": 3"#, false),
+    ];
+    for (members, repeated) in cases {
+        let documents = [
+            format!(r#"{{"value": [{{"sessionId": "s", "scannedTargets": [{{{members}}}]}}]}}"#),
+            format!(r#"{{"value": [{{"scanStatus": "Success", {members}}}]}}"#),
+            format!(r#"[{{{members}}}]"#),
+        ];
+        for text in documents {
+            let mut storage = String::new();
+            let (one_pass, records) = scanhist::read(text.as_bytes(), &RepairOptions::default(), &mut storage).unwrap();
+            let two_steps = repair(text.as_bytes(), &RepairOptions::default()).unwrap();
+            assert_eq!(one_pass.notes(), two_steps.notes(), "{text}");
+            assert_eq!(one_pass.notes().iter().any(|n| n.kind == scanhist::NoteKind::DuplicateKey), repeated, "{text}");
+            let expected = decode_records(&two_steps);
+            assert_eq!(format!("{:?}", records.envelopes), format!("{:?}", expected.envelopes), "{text}");
+            // Typed while a second thread checks the input, as large inputs are.
+            let (mut each_storage, mut sessions) = (String::new(), 0);
+            let options = RepairOptions::default();
+            let (each, _) = scanhist::read_each_with(text.as_bytes(), &options, 0, &mut each_storage, &mut |_| {
+                sessions += 1;
+            })
+            .unwrap();
+            assert_eq!(each.notes(), two_steps.notes(), "{text}");
+            assert_eq!(sessions, expected.sessions().count(), "{text}");
+        }
+    }
+}
+
+#[test]
 fn a_run_of_bare_records_between_pages_is_an_envelope_of_its_own() {
     let input = r#"[{"sessionId": "r1"}, {"sessionId": "r2"}, {"value": [{"sessionId": "p"}]}, {"sessionId": "r3"}]"#;
     let records = records(input);

@@ -223,7 +223,7 @@ impl<'a> Cursor<'a> {
     fn member(&mut self, object: bool) -> Result<bool> {
         self.first = false;
         if object {
-            let key = self.key()?.expect("a key was read");
+            let key = self.key::<true>()?.expect("a key was read");
             let frame = self.lenient.last_mut().expect("an object is open");
             frame.key = key.raw;
             frame.object_value = None;

@@ -299,11 +299,28 @@ const TARGET_KEYS: &[(&str, TargetKey)] = &[
     ("scanDuration", TargetKey::Duration),
 ];
 
-fn lookup<K: Copy>(table: &[(&str, K)], key: &str) -> Option<K> {
+/// The field `key` names in `table`, and the index of its entry when `key`
+/// is spelled exactly as there (a bit of the keys an object has had).
+fn lookup<K: Copy>(table: &[(&str, K)], key: &str) -> Option<(K, Option<usize>)> {
     // Most keys are spelled as the table spells them: a byte comparison
     // finds them before the case-blind one runs.
-    let exact = || table.iter().find(|(name, _)| *name == key);
-    exact().or_else(|| table.iter().find(|(name, _)| key.eq_ignore_ascii_case(name))).map(|&(_, k)| k)
+    if let Some(index) = table.iter().position(|(name, _)| *name == key) {
+        return Some((table[index].1, Some(index)));
+    }
+    table.iter().find(|(name, _)| key.eq_ignore_ascii_case(name)).map(|&(_, k)| (k, None))
+}
+
+// Each entry of a key table is a bit of a `u32`.
+const _: () = assert!(SESSION_KEYS.len() <= 32 && TARGET_KEYS.len() <= 32);
+
+/// Counts a key of a typed object as read, where the cursor checks for
+/// repeated keys: by its bit when the table spells it so, else as the cursor
+/// remembers any key.
+fn key_read<'t>(cursor: &mut Cursor<'t>, written: Str<'t>, exact: Option<usize>, seen: &mut u32) -> json::Result<()> {
+    match exact {
+        Some(bit) => cursor.known_key(written, seen, bit),
+        None => cursor.other_key(written),
+    }
 }
 
 /// A value as [`Decoder`] reads it: scalars whole, containers skipped.
@@ -476,9 +493,11 @@ impl<'t> Decoder<'t, '_, '_> {
         let mut held = Vec::new();
         let (mut response, mut error) = (false, None);
         let (mut context, mut next_link) = (None, None);
-        while let Some(written) = cursor.next_key()? {
+        let mut seen = 0;
+        while let Some(written) = cursor.next_key_unchecked()? {
             let key = written.decode();
             if key.eq_ignore_ascii_case("value") {
+                cursor.other_key(written)?;
                 if !std::mem::replace(&mut response, true) {
                     self.close_run();
                 }
@@ -486,6 +505,7 @@ impl<'t> Decoder<'t, '_, '_> {
                 continue;
             }
             if key.eq_ignore_ascii_case("error") {
+                cursor.other_key(written)?;
                 // Read again, as written, once the object is known to be an error body.
                 let passed = cursor.passed_count();
                 let range = cursor.skip_value()?;
@@ -501,6 +521,7 @@ impl<'t> Decoder<'t, '_, '_> {
                 None
             };
             if let Some(envelope_field) = envelope_field {
+                cursor.other_key(written)?;
                 let passed = cursor.passed_count();
                 let field = read_value(cursor)?;
                 kept_as_written(cursor, passed, &field.span)?;
@@ -510,8 +531,9 @@ impl<'t> Decoder<'t, '_, '_> {
                 session.extra.push((key.into_owned(), self.raw(field.span)));
                 continue;
             }
+            // Members of a record count their keys themselves.
             let before = self.diagnostics.len();
-            self.record_member(cursor, &mut session, written, as_record)?;
+            self.record_member(cursor, &mut session, written, &mut seen, as_record)?;
             held.extend(self.diagnostics.drain(before..));
         }
         let range = start..cursor.position();
@@ -606,8 +628,9 @@ impl<'t> Decoder<'t, '_, '_> {
         let start = cursor.position();
         cursor.begin_object()?;
         let mut session = ScanSession::default();
-        while let Some(key) = cursor.next_key()? {
-            self.record_member(cursor, &mut session, key, location)?;
+        let mut seen = 0;
+        while let Some(key) = cursor.next_key_unchecked()? {
+            self.record_member(cursor, &mut session, key, &mut seen, location)?;
         }
         session.span = self.span(&(start..cursor.position()));
         self.sink.session(session);
@@ -620,10 +643,13 @@ impl<'t> Decoder<'t, '_, '_> {
         cursor: &mut Cursor<'t>,
         session: &mut ScanSession<'t>,
         written: Str<'t>,
+        seen: &mut u32,
         location: Location<'_>,
     ) -> json::Result<()> {
         let key = written.decode();
-        let Some(name) = lookup(SESSION_KEYS, &key) else {
+        let found = lookup(SESSION_KEYS, &key);
+        key_read(cursor, written, found.and_then(|(_, exact)| exact), seen)?;
+        let Some((name, _)) = found else {
             let raw = self.skip_raw(cursor)?;
             session.extra.push((key.into_owned(), raw));
             return Ok(());
@@ -724,10 +750,13 @@ impl<'t> Decoder<'t, '_, '_> {
                 // Built where it will stay: a target is too large to move cheaply.
                 targets.push(ScannedTarget::default());
                 let target = targets.last_mut().expect("a target was just pushed");
-                while let Some(key) = cursor.next_key()? {
-                    let key = key.decode();
-                    match lookup(TARGET_KEYS, &key) {
-                        Some(name) => {
+                let mut seen = 0;
+                while let Some(written) = cursor.next_key_unchecked()? {
+                    let key = written.decode();
+                    let found = lookup(TARGET_KEYS, &key);
+                    key_read(cursor, written, found.and_then(|(_, exact)| exact), &mut seen)?;
+                    match found {
+                        Some((name, _)) => {
                             let field = read_value(cursor)?;
                             self.target_field(target, name, &field, &key, location, |text| text);
                         }
@@ -777,7 +806,7 @@ impl<'t> Decoder<'t, '_, '_> {
         let mut target = ScannedTarget { span, ..ScannedTarget::default() };
         for (key, value) in pairs {
             match lookup(TARGET_KEYS, key) {
-                Some(name) => {
+                Some((name, _)) => {
                     let field = Field { value: Value::Text(value), span: range.clone() };
                     let own = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
                     self.target_field(&mut target, name, &field, key, location, own);
