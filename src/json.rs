@@ -300,11 +300,11 @@ impl<'a> Cursor<'a> {
         self.key::<false>()
     }
 
-    /// When keys are checked, counts a key that [`Cursor::next_key_unchecked`]
-    /// read as read in the open object: one the caller knows by its exact
-    /// value, as bit `bit` of `seen`, the keys it knows that this object has
-    /// had. Keys it does not know so go to [`Cursor::other_key`]; no key of
-    /// one kind can equal one of the other.
+    /// When keys are checked, marks a key read by
+    /// [`Cursor::next_key_unchecked`] in `seen`: the keys of the open object
+    /// that the caller knows by their exact value, a bit each (this one's is
+    /// `bit`). Every other key goes to [`Cursor::other_key`]; no key of one
+    /// kind can equal one of the other.
     ///
     /// # Errors
     ///
