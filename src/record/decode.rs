@@ -387,6 +387,14 @@ fn kept_as_written(cursor: &Cursor<'_>, passed: usize, range: &Range<usize>) -> 
     Err(SyntaxError { offset: range.start, message: "damage in a value kept as written" })
 }
 
+/// Skips the value at the cursor, to be kept as written (see [`kept_as_written`]).
+fn skip_kept(cursor: &mut Cursor<'_>) -> json::Result<Range<usize>> {
+    let passed = cursor.passed_count();
+    let range = cursor.skip_value()?;
+    kept_as_written(cursor, passed, &range)?;
+    Ok(range)
+}
+
 /// Keys of a response envelope that are not records.
 const CONTEXT_KEY: &str = "@odata.context";
 const NEXT_LINK_KEYS: [&str; 2] = ["@odata.nextLink", "odata.nextLink"];
@@ -415,10 +423,7 @@ impl<'t> Decoder<'t, '_, '_> {
 
     /// Skips the value at the cursor and keeps it whole.
     fn skip_raw(&self, cursor: &mut Cursor<'t>) -> json::Result<RawJson> {
-        let passed = cursor.passed_count();
-        let range = cursor.skip_value()?;
-        kept_as_written(cursor, passed, &range)?;
-        Ok(self.raw(range))
+        Ok(self.raw(skip_kept(cursor)?))
     }
 
     /// Types one document. A syntax error stops it: when checking, it is
@@ -507,10 +512,7 @@ impl<'t> Decoder<'t, '_, '_> {
             if key.eq_ignore_ascii_case("error") {
                 cursor.other_key(written)?;
                 // Read again, as written, once the object is known to be an error body.
-                let passed = cursor.passed_count();
-                let range = cursor.skip_value()?;
-                kept_as_written(cursor, passed, &range)?;
-                error = Some(range);
+                error = Some(skip_kept(cursor)?);
                 continue;
             }
             let envelope_field = if key.eq_ignore_ascii_case(CONTEXT_KEY) {

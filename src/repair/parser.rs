@@ -51,9 +51,6 @@ pub(super) struct Failure {
     pub span: Span,
 }
 
-/// What a trailing comma's repair says.
-const TRAILING_COMMA: &str = "removed a trailing comma";
-
 /// Objects with more keys than this switch from a linear scan to a hash set.
 const LINEAR_KEY_SCAN: usize = 32;
 
@@ -253,8 +250,7 @@ struct Parser<'t> {
     garbage: Option<Garbage>,
     jsonp_open: bool,
     descriptions: Descriptions,
-    /// The description of a trailing comma's repair, once made: lenient
-    /// readings record one per container of the documented sample's damage.
+    /// The description of a trailing comma's repair, once made.
     trailing_comma: Option<Arc<str>>,
     /// Object-run descriptions made lately, by key as written, object count
     /// and closing: one run repeats in record after record.
@@ -404,6 +400,22 @@ impl<'t> Parser<'t> {
         }
         self.edit(span.start, span.end, "");
         self.repair(kind, span, description);
+    }
+
+    /// Removes the trailing comma at `comma`, as `delete` would (trailing
+    /// commas never merge), with a description made once per parse: the
+    /// documented sample's damage has one in every container.
+    fn remove_trailing_comma(&mut self, comma: usize) {
+        let description = match &self.trailing_comma {
+            Some(description) => Arc::clone(description),
+            None => {
+                let description = self.descriptions.get("removed a trailing comma".into());
+                self.trailing_comma.insert(description).clone()
+            }
+        };
+        let span = Span::new(comma, comma + 1);
+        self.edit(span.start, span.end, "");
+        self.repairs.push(Repair { kind: RepairKind::TrailingComma, span, description });
     }
 
     /// Records the repair of a run of `objects` objects in the value of `key`
@@ -802,9 +814,7 @@ impl<'t> Parser<'t> {
     fn settle(&mut self, closer_at: usize) {
         let frame = self.stack.last().expect("a frame is open");
         match (frame.container, frame.state) {
-            (_, State::AfterComma(Some(comma))) => {
-                self.delete(RepairKind::TrailingComma, Span::new(comma, comma + 1), TRAILING_COMMA);
-            }
+            (_, State::AfterComma(Some(comma))) => self.remove_trailing_comma(comma),
             (Container::Object, State::AfterKey) => {
                 let at = frame.key.end;
                 let key = self.key_text(frame.key);
@@ -1234,19 +1244,7 @@ impl<'t> Parser<'t> {
     /// Records damage a lenient reading let pass as the token parse records it.
     fn record_lenience(&mut self, piece: Lenience<'t>) {
         match piece {
-            Lenience::TrailingComma(at) => {
-                // As `delete` records it (trailing commas never merge), without looking the description up.
-                let description = match &self.trailing_comma {
-                    Some(description) => Arc::clone(description),
-                    None => {
-                        let description = self.descriptions.get(TRAILING_COMMA.into());
-                        self.trailing_comma.insert(description).clone()
-                    }
-                };
-                let span = Span::new(at, at + 1);
-                self.edit(span.start, span.end, "");
-                self.repairs.push(Repair { kind: RepairKind::TrailingComma, span, description });
-            }
+            Lenience::TrailingComma(at) => self.remove_trailing_comma(at),
             Lenience::RunStart(at) => self.edit(at, at, "["),
             Lenience::RunEnd { start, end, objects, key } => {
                 self.edit(end, end, "]");
