@@ -419,15 +419,41 @@ impl<'a> Cursor<'a> {
     ///
     /// Fails on an unterminated string, a raw control character, or an
     /// invalid escape (lone surrogates included).
-    #[inline]
+    #[inline(always)]
     pub fn string(&mut self) -> Result<Str<'a>> {
         let start = self.pos + 1;
-        let mut i = start;
+        let (end, escaped) = self.string_end(start)?;
+        self.pos = end + 1;
+        Ok(Str { raw: &self.text[start..end], escaped })
+    }
+
+    /// Moves past the string that [`Cursor::peek`] found, checking it.
+    #[inline(always)]
+    pub(super) fn skip_string(&mut self) -> Result<()> {
+        self.pos = self.string_end(self.pos + 1)?.0 + 1;
+        Ok(())
+    }
+
+    /// Where the string whose content starts at `start` ends (its closing
+    /// quote), and whether it has escapes.
+    #[inline(always)]
+    fn string_end(&self, start: usize) -> Result<(usize, bool)> {
+        let end = start + plain_run(&self.bytes[start..]);
+        // Most strings have no escape: those take no call.
+        if self.bytes.get(end) == Some(&b'"') {
+            return Ok((end, false));
+        }
+        self.escaped_string_end(end)
+    }
+
+    /// [`Cursor::string_end`] from `at`, where a byte that needs care is.
+    #[inline(never)]
+    fn escaped_string_end(&self, at: usize) -> Result<(usize, bool)> {
+        let mut i = at;
         let mut escaped = false;
         loop {
-            i += plain_run(&self.bytes[i..]);
             match self.bytes.get(i) {
-                Some(b'"') => break,
+                Some(b'"') => return Ok((i, escaped)),
                 Some(b'\\') => {
                     escaped = true;
                     i = self.escape(i)?;
@@ -435,9 +461,8 @@ impl<'a> Cursor<'a> {
                 Some(_) => return self.error(i, "control character in a string"),
                 None => return self.error(i, "unterminated string"),
             }
+            i += plain_run(&self.bytes[i..]);
         }
-        self.pos = i + 1;
-        Ok(Str { raw: &self.text[start..i], escaped })
     }
 
     /// Checks the escape at `at` (a backslash); returns the offset after it.
@@ -538,7 +563,7 @@ impl<'a> Cursor<'a> {
             match self.peek()? {
                 Kind::Object => self.begin_object()?,
                 Kind::Array => self.begin_array()?,
-                Kind::String => drop(self.string()?),
+                Kind::String => self.skip_string()?,
                 _ => drop(self.scalar()?),
             }
             // Close what ends here, and stop at the next value to read.
@@ -788,6 +813,24 @@ pub(crate) mod tests {
             let value = cursor.string().unwrap();
             assert_eq!(value.decode(), serde_json::from_str::<String>(text).unwrap(), "{text}");
             assert_eq!(matches!(value.decode(), Cow::Borrowed(_)), !text.contains('\\'));
+        }
+    }
+
+    #[test]
+    fn strings_read_or_skipped_end_and_fail_at_the_same_place() {
+        let fails = |offset, message| Err(SyntaxError { offset, message });
+        for (text, end) in [
+            ("\"plain\" ", Ok(7)),
+            ("\"a\\\"b\\u00e9\" ", Ok(12)),
+            ("\"a\\nb\tc\"", fails(5, "control character in a string")),
+            ("\"ab\\\"", fails(5, "unterminated string")),
+            ("\"a\\qb\"", fails(2, "invalid escape")),
+            ("\"abc", fails(4, "unterminated string")),
+        ] {
+            let mut read = Cursor::new(text, 0..text.len());
+            assert_eq!(read.string().map(|_| read.position()), end, "{text:?}");
+            let mut skipped = Cursor::new(text, 0..text.len());
+            assert_eq!(skipped.skip_string().map(|()| skipped.position()), end, "{text:?}");
         }
     }
 

@@ -147,7 +147,7 @@ impl<'a> Cursor<'a> {
                         run: None,
                     });
                 }
-                Kind::String => drop(self.string()?),
+                Kind::String => self.skip_string()?,
                 _ => drop(self.scalar()?),
             }
             // Close what ends here, and stop at the next value to read.
