@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the scaling, pathological-input and memory table in BENCHMARKS.md:
 # `scanhist convert FILE -o /dev/null` on the generated corpus and on inputs
-# built to be hard, with hyperfine's median time and /usr/bin/time's peak RSS.
+# built to be hard, with hyperfine's median time and /usr/bin/time's peak RSS,
+# and the peak RSS of `scanhist repair FILE` on the same inputs.
 # Installs hyperfine, jq and GNU time (Debian) itself.
 #
 #   benches/scaling.sh                 # 50 MB corpus, 5 runs each
@@ -53,10 +54,17 @@ median() {
 peak() {
     /usr/bin/time -f '%M' target/release/scanhist convert "$@" -o /dev/null 2>&1 >/dev/null | tail -1
 }
+# Peak RSS in KiB of one `scanhist repair FILE` (which fails on the deep input); a
+# directory is not an input of `repair`.
+peak_repair() {
+    if [ -d "$1" ]; then echo "—"; return; fi
+    /usr/bin/time -o "$OUT/rss" -f '%M' target/release/scanhist repair "$1" >/dev/null 2>&1 || true
+    cat "$OUT/rss"
+}
 bytes() { du -sb "$1" | cut -f1; }
 
-echo "| input | bytes | median time | peak RSS (KiB) | limit: 2× input + 32 MiB (KiB) |"
-echo "|---|---|---|---|---|"
+echo "| input | bytes | median time | peak RSS (KiB) | \`repair\` peak RSS (KiB) | limit: 2× input + 32 MiB (KiB) |"
+echo "|---|---|---|---|---|---|"
 for entry in \
     "valid compact:$OUT/corpus/valid-compact.json" \
     "valid pretty-printed:$OUT/corpus/valid-pretty.json" \
@@ -73,7 +81,7 @@ for entry in \
     name=${entry%%:*}
     file=${entry#*:}
     size=$(bytes "$file")
-    echo "| $name | $size | $(median "$file") s | $(peak "$file") | $(((2 * size + 33554432) / 1024)) |"
+    echo "| $name | $size | $(median "$file") s | $(peak "$file") | $(peak_repair "$file") | $(((2 * size + 33554432) / 1024)) |"
 done
 
 echo

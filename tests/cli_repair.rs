@@ -100,3 +100,69 @@ fn usage_and_io_errors_exit_2() {
     let stderr = String::from_utf8(missing.get_output().stderr.clone()).unwrap();
     assert!(stderr.starts_with("scanhist: cannot read /nonexistent/file.json:"), "{stderr}");
 }
+
+/// `lines` one-line documents, each with a trailing comma at column 24.
+fn documents_with_a_repair_each(lines: usize) -> String {
+    (0..lines).map(|i| format!("{{\"sessionId\": \"s{i:06}\",}}\n")).collect()
+}
+
+/// About 2 MiB of documents: repaired, written and logged in parts.
+const MANY: usize = 80_000;
+
+#[test]
+fn many_documents_are_written_and_logged_part_by_part_as_the_whole_repair() {
+    let input = documents_with_a_repair_each(MANY) + "{\"a\": 1, \"a\": 2}\n";
+    let whole = scanhist::repair(input.as_bytes(), &Default::default()).unwrap();
+    let output = scanhist().arg("repair").write_stdin(input.as_str()).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(output.stdout == whole.text().as_bytes(), "stdout differs from the whole repair");
+    let log = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), MANY + 1);
+    assert_eq!(lines[0], "-:1:24: trailing-comma: removed a trailing comma");
+    assert_eq!(lines[MANY - 1], format!("-:{MANY}:24: trailing-comma: removed a trailing comma"));
+    assert_eq!(
+        lines[MANY],
+        format!(
+            "-:{}:10: duplicate-key: duplicate key \"a\"; both are kept, and a typed field takes the last",
+            MANY + 1
+        )
+    );
+
+    let output = scanhist().args(["repair", "--log", "json", "--compact"]).write_stdin(input).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(output.stdout.iter().filter(|&&b| b == b'\n').count(), MANY + 1);
+    let log: serde_json::Value = serde_json::from_slice(&output.stderr).unwrap();
+    assert_eq!(log["documents"], MANY + 1);
+    let repairs = log["repairs"].as_array().unwrap();
+    assert_eq!(repairs.len(), MANY);
+    assert_eq!((&repairs[MANY - 1]["line"], &repairs[MANY - 1]["column"]), (&MANY.into(), &24.into()));
+    assert_eq!(log["notes"].as_array().unwrap().len(), 1);
+    assert_eq!((&log["notes"][0]["line"], &log["notes"][0]["column"]), (&(MANY + 1).into(), &10.into()));
+    assert!(log.get("error").is_none());
+}
+
+#[test]
+fn a_document_nested_too_deep_stops_the_repair_after_the_parts_before_it() {
+    let input = documents_with_a_repair_each(MANY) + &"[".repeat(600);
+    let output = scanhist().arg("repair").write_stdin(input.as_str()).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    // What was written is whole documents, repaired, from the first on: the
+    // parts before the one with the error.
+    let written = String::from_utf8(output.stdout).unwrap();
+    let documents = written.lines().count();
+    assert!(documents > 0 && documents < MANY, "{documents} documents written");
+    assert_eq!(written, documents_with_a_repair_each(documents).replace(",}", "}"));
+    let log = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), documents + 1, "a repair per document written, then the error");
+    assert_eq!(lines[documents], format!("-:{}:513: error: nesting deeper than 512 levels", MANY + 1));
+
+    let output = scanhist().args(["repair", "--log", "json"]).write_stdin(input).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let log: serde_json::Value = serde_json::from_slice(&output.stderr).unwrap();
+    assert_eq!(log["documents"], documents);
+    assert_eq!(log["repairs"].as_array().unwrap().len(), documents);
+    assert_eq!(log["error"]["line"], MANY + 1);
+    assert_eq!(log["error"]["message"], "nesting deeper than 512 levels");
+}

@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::render::{failure, write_findings};
-use super::{bulk_stdout, ignore_broken_pipe, read_input, ExitStatus, Input};
+use super::{bulk_stdout, ignore_broken_pipe, read_input, ExitStatus, Input, PART_BYTES};
 use crate::decode::Decoded;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::emit::{EmitOptions, Format, Level, RowWriter};
@@ -161,11 +161,6 @@ const BATCH_BYTES: usize = 256 << 10;
 /// writer when the check passes; a queue this long takes them at once, so
 /// typing goes on meanwhile, and holds no more than was held.
 const QUEUED_BATCHES: usize = TYPED_AHEAD / BATCH_BYTES;
-
-/// A large damaged input is repaired, typed and written in parts of about
-/// this much input, so that no more than a few parts' repaired text and
-/// repairs are held at once.
-const PART_BYTES: usize = 1 << 20;
 
 /// Repairs, types and writes one input, logging what it finds.
 fn convert_one<W: Write + Send, L: Write>(

@@ -33,6 +33,11 @@ enum Command {
     Convert(convert::ConvertArgs),
 }
 
+/// Damaged input is repaired in parts of about this much input, each ending
+/// between documents and written before the next is repaired, so that no
+/// more than a few parts' repaired text and repairs are held at once.
+const PART_BYTES: usize = 1 << 20;
+
 /// How findings are written to stderr.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum LogFormat {

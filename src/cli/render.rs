@@ -62,37 +62,22 @@ fn rendered<'a, T>(
     })
 }
 
-/// The repairs of one input, in input order, rendered one at a time.
+/// Repairs of one input, in input order, rendered one at a time.
 pub fn repairs<'a>(
     file: &'a str,
-    repaired: &'a Repaired<'_>,
+    repairs: &'a [Repair],
     index: &'a LineIndex<'_>,
 ) -> impl Iterator<Item = Rendered<'a>> + 'a {
-    rendered(file, index, repaired.repairs(), |r: &'a Repair| (r.kind.name(), r.span, &*r.description))
+    rendered(file, index, repairs, |r: &'a Repair| (r.kind.name(), r.span, &*r.description))
 }
 
-/// The notes of one input, in input order, rendered one at a time.
+/// Notes of one input, in input order, rendered one at a time.
 pub fn notes<'a>(
     file: &'a str,
-    repaired: &'a Repaired<'_>,
+    notes: &'a [Note],
     index: &'a LineIndex<'_>,
 ) -> impl Iterator<Item = Rendered<'a>> + 'a {
-    rendered(file, index, repaired.notes(), |n: &'a Note| (n.kind.name(), n.span, &*n.description))
-}
-
-/// A sequence serialized from a fresh iterator: a log of a million repairs
-/// is written without holding a million rendered findings.
-pub struct Sequence<F>(pub F);
-
-impl<F, I> Serialize for Sequence<F>
-where
-    F: Fn() -> I,
-    I: Iterator,
-    I::Item: Serialize,
-{
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq((self.0)())
-    }
+    rendered(file, index, notes, |n: &'a Note| (n.kind.name(), n.span, &*n.description))
 }
 
 /// Writes the repairs and notes of one input as text lines, in input order
@@ -103,8 +88,8 @@ pub fn write_findings<W: Write>(
     repaired: &Repaired<'_>,
     index: &LineIndex<'_>,
 ) -> io::Result<()> {
-    let mut repairs = repairs(file, repaired, index).peekable();
-    let mut notes = notes(file, repaired, index).peekable();
+    let mut repairs = repairs(file, repaired.repairs(), index).peekable();
+    let mut notes = notes(file, repaired.notes(), index).peekable();
     loop {
         let next = match (repairs.peek(), notes.peek()) {
             (Some(repair), Some(note)) if note.span.start < repair.span.start => notes.next(),
