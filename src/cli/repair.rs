@@ -121,7 +121,7 @@ enum Log<'f, W: Write> {
     /// One JSON object: its repairs as each part comes, then the notes (held
     /// till the end; only duplicate keys make them), the number of
     /// documents, and the error that stopped the repair, if one did.
-    Json { out: W, file: &'f str, repairs: usize, notes: Vec<Note>, documents: usize },
+    Json { out: W, file: &'f str, repairs_written: usize, notes: Vec<Note>, documents: usize },
 }
 
 impl<'f, W: Write> Log<'f, W> {
@@ -134,7 +134,7 @@ impl<'f, W: Write> Log<'f, W> {
                 out.write_all(b",\"encoding\":")?;
                 serde_json::to_writer(&mut out, encoding.name())?;
                 out.write_all(b",\"repairs\":[")?;
-                Log::Json { out, file, repairs: 0, notes: Vec::new(), documents: 0 }
+                Log::Json { out, file, repairs_written: 0, notes: Vec::new(), documents: 0 }
             }
         })
     }
@@ -142,9 +142,9 @@ impl<'f, W: Write> Log<'f, W> {
     fn part(&mut self, part: &Repaired<'_>, index: &LineIndex<'_>) -> io::Result<()> {
         match self {
             Log::Text { out, file } => write_findings(out, file, part, index),
-            Log::Json { out, file, repairs: written, notes, documents } => {
+            Log::Json { out, file, repairs_written, notes, documents } => {
                 for repair in repairs(file, part.repairs(), index) {
-                    json_element(out, written, &repair)?;
+                    json_element(out, repairs_written, &repair)?;
                 }
                 notes.extend_from_slice(part.notes());
                 *documents += part.document_ranges().len();
