@@ -4,7 +4,8 @@
 # Installs jq and hyperfine (Debian), DuckDB and json_repair (PyPI, in a venv)
 # and jsonrepair (npm) itself.
 #
-#   benches/compare.sh     # 50 MB valid, 5 MB damaged; 20 runs of scanhist and the baseline, 5 of the tools
+#   benches/compare.sh     # 50 MB valid, 5 MB damaged; 20 runs of scanhist and the baseline, 5 of the tools,
+#                          # in 5 rounds
 #   MB=10 DAMAGED_MB=2 RUNS=3 FAST_RUNS=5 benches/compare.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,37 +77,54 @@ PY
 
 # The tools that take seconds run RUNS times each; scanhist and the baseline,
 # which take tens or hundreds of milliseconds, FAST_RUNS times, since on this
-# shared machine one slow run in five moves a median.
-echo "== valid file to CSV ($MB MB)"
-hyperfine --warmup 2 --runs "$FAST_RUNS" --export-json "$OUT/valid-fast.json" \
-    -n scanhist "target/release/scanhist convert --format csv $VALID -o $OUT/scanhist.csv" \
-    -n "serde_json + csv baseline" "target/release/examples/baseline_csv $VALID > $OUT/baseline.csv"
-hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/valid-tools.json" \
-    -n "jq @csv" "jq -r '$JQ_FLATTEN' $VALID > $OUT/jq.csv" \
-    -n "DuckDB read_json" "$PY $OUT/duckdb_csv.py $VALID $OUT/duckdb.csv"
-
-echo "== damaged file ($DAMAGED_MB MB, a repair in every record)"
-hyperfine --warmup 2 --runs "$FAST_RUNS" --export-json "$OUT/damaged-fast.json" \
-    -n "scanhist convert" "target/release/scanhist convert --format csv $DAMAGED -o $OUT/damaged.csv" \
-    -n "scanhist repair" "target/release/scanhist repair $DAMAGED > $OUT/damaged-repaired.json 2>/dev/null"
-hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/damaged-tools.json" \
-    -n "jsonrepair (npm)" "node $OUT/run_jsonrepair.js $OUT $DAMAGED $OUT/run_jsonrepair.json" \
-    -n "json_repair (PyPI)" "$PY $OUT/run_json_repair.py $DAMAGED $OUT/json_repair.json"
+# shared machine one slow run in five moves a median. They run in RUNS rounds,
+# each running every command of its group in turn (the fast ones FAST_RUNS /
+# RUNS times, the slow ones once), so that every command's runs are spread
+# over the same minutes: a neighbour's burst then slows all of them alike,
+# rather than one command's whole sample. Medians are over all rounds' runs.
+PER_ROUND=$(((FAST_RUNS + RUNS - 1) / RUNS))
+# measure_round GROUP N: warms up in the first round only.
+measure_round() {
+    local group=$1 n=$2 warm=0
+    [ "$n" = 1 ] && warm=1
+    shift 2
+    if [ "$group" = valid ]; then
+        hyperfine --warmup $((2 * warm)) --runs "$PER_ROUND" --export-json "$OUT/valid-fast-$n.json" \
+            -n scanhist "target/release/scanhist convert --format csv $VALID -o $OUT/scanhist.csv" \
+            -n "serde_json + csv baseline" "target/release/examples/baseline_csv $VALID > $OUT/baseline.csv"
+        hyperfine --warmup "$warm" --runs 1 --export-json "$OUT/valid-tools-$n.json" \
+            -n "jq @csv" "jq -r '$JQ_FLATTEN' $VALID > $OUT/jq.csv" \
+            -n "DuckDB read_json" "$PY $OUT/duckdb_csv.py $VALID $OUT/duckdb.csv"
+    else
+        hyperfine --warmup $((2 * warm)) --runs "$PER_ROUND" --export-json "$OUT/damaged-fast-$n.json" \
+            -n "scanhist convert" "target/release/scanhist convert --format csv $DAMAGED -o $OUT/damaged.csv" \
+            -n "scanhist repair" "target/release/scanhist repair $DAMAGED > $OUT/damaged-repaired.json 2>/dev/null"
+        hyperfine --warmup "$warm" --runs 1 --export-json "$OUT/damaged-tools-$n.json" \
+            -n "jsonrepair (npm)" "node $OUT/run_jsonrepair.js $OUT $DAMAGED $OUT/run_jsonrepair.json" \
+            -n "json_repair (PyPI)" "$PY $OUT/run_json_repair.py $DAMAGED $OUT/json_repair.json"
+    fi
+}
+rm -f "$OUT"/{valid,damaged}-{fast,tools}*.json
+echo "== valid file to CSV ($MB MB), $RUNS rounds"
+for n in $(seq "$RUNS"); do measure_round valid "$n" >/dev/null; done
+echo "== damaged file ($DAMAGED_MB MB, a repair in every record), $RUNS rounds"
+for n in $(seq "$RUNS"); do measure_round damaged "$n" >/dev/null; done
 
 echo "== medians and ratios (each command's median over scanhist's, from hyperfine's JSON)"
 "$PY" - "$OUT" <<'PY'
-import json, sys
+import glob, json, statistics, sys
 groups = [("valid", "scanhist"), ("damaged", "scanhist repair")]
 for group, ours in groups:
-    results = {}
-    for part in ("fast", "tools"):
-        with open(f"{sys.argv[1]}/{group}-{part}.json") as f:
-            results.update({r["command"]: r for r in json.load(f)["results"]})
-    base = results[ours]["median"]
-    for name, r in results.items():
-        ratio = "" if name == ours else f"  {r['median'] / base:6.2f}x {ours}"
-        runs = len(r["times"])
-        print(f"{name:27} median {r['median']:8.4f} s (min {r['min']:.4f}, max {r['max']:.4f}, {runs:2} runs){ratio}")
+    times = {}
+    for path in sorted(glob.glob(f"{sys.argv[1]}/{group}-fast-*.json") + glob.glob(f"{sys.argv[1]}/{group}-tools-*.json")):
+        with open(path) as f:
+            for r in json.load(f)["results"]:
+                times.setdefault(r["command"], []).extend(r["times"])
+    base = statistics.median(times[ours])
+    for name, t in times.items():
+        median = statistics.median(t)
+        ratio = "" if name == ours else f"  {median / base:6.2f}x {ours}"
+        print(f"{name:27} median {median:8.4f} s (min {min(t):.4f}, max {max(t):.4f}, {len(t):2} runs){ratio}")
 PY
 
 echo "== the documented sample: what each repair tool makes of ListScannedTargets"

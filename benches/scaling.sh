@@ -59,7 +59,8 @@ peak() {
 peak_repair() {
     if [ -d "$1" ]; then echo "—"; return; fi
     /usr/bin/time -o "$OUT/rss" -f '%M' target/release/scanhist repair "$1" >/dev/null 2>&1 || true
-    cat "$OUT/rss"
+    # On a failure, time writes "Command exited with non-zero status 1" first.
+    tail -1 "$OUT/rss"
 }
 bytes() { du -sb "$1" | cut -f1; }
 
