@@ -429,7 +429,7 @@ impl<'a> Cursor<'a> {
 
     /// Moves past the string that [`Cursor::peek`] found, checking it.
     #[inline(always)]
-    pub(super) fn skip_string(&mut self) -> Result<()> {
+    fn skip_string(&mut self) -> Result<()> {
         self.pos = self.string_end(self.pos + 1)?.0 + 1;
         Ok(())
     }
