@@ -1444,7 +1444,25 @@ impl<'t> Parser<'t> {
     }
 
     /// Lexes the string at `self.pos`, recording edits that make it strict.
+    #[inline]
     fn string(&mut self) -> StringToken {
+        let start = self.pos;
+        // Most strings are double-quoted and need no care: those take no call.
+        if self.bytes[start] == b'"' {
+            let end = start + 1 + crate::json::plain_run(&self.bytes[start + 1..]);
+            if self.bytes.get(end) == Some(&b'"') {
+                self.pos = end + 1;
+                let (span, content) = (Span::new(start, end + 1), Span::new(start + 1, end));
+                return StringToken { span, content, quote: Quote::Double, has_escape: false };
+            }
+        }
+        self.string_with_care()
+    }
+
+    /// [`Parser::string`] for a string that needs care: other quotes, escapes,
+    /// raw control characters or quotes, or no end.
+    #[inline(never)]
+    fn string_with_care(&mut self) -> StringToken {
         let start = self.pos;
         let quote = match self.bytes[start] {
             b'"' => Quote::Double,
@@ -1782,6 +1800,7 @@ fn unescape(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::Parser;
     use crate::repair::{repair, RepairKind, RepairOptions};
 
     /// `input => repaired text, [repair kinds]`.
@@ -1795,6 +1814,20 @@ mod tests {
                 assert_eq!(kinds, [$(RepairKind::$kind),*] as [RepairKind; 0 $(+ { let _ = RepairKind::$kind; 1 })*]);
             }
         )*};
+    }
+
+    #[test]
+    fn strings_that_need_no_care_lex_as_the_careful_path_lexes_them() {
+        for text in ["\"plain\" ", "\"\"", "\"é — ü\":", "\"a\\\"b\"", "\"tab\there\"", "'single'", "\"open"] {
+            let (mut quick, mut careful) = (Parser::new(text, 512), Parser::new(text, 512));
+            let (a, b) = (quick.string(), careful.string_with_care());
+            assert_eq!(
+                (a.span, a.content, a.quote, a.has_escape, quick.pos),
+                (b.span, b.content, b.quote, b.has_escape, careful.pos),
+                "{text:?}"
+            );
+            assert_eq!((quick.edits, quick.repairs), (careful.edits, careful.repairs), "{text:?}");
+        }
     }
 
     repairs_to! {
