@@ -166,3 +166,33 @@ fn a_document_nested_too_deep_stops_the_repair_after_the_parts_before_it() {
     assert_eq!(log["error"]["line"], MANY + 1);
     assert_eq!(log["error"]["message"], "nesting deeper than 512 levels");
 }
+
+#[test]
+fn a_closed_stdout_ends_the_output_but_not_the_log() {
+    use std::io::{Read, Write};
+    use std::process::{Command as Process, Stdio};
+
+    let input = documents_with_a_repair_each(MANY);
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("scanhist"))
+        .arg("repair")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feed = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    // Read the start of the output and close the pipe, as `scanhist repair … | head -c 64` does.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut start = [0; 64];
+    stdout.read_exact(&mut start).unwrap();
+    drop(stdout);
+    let mut log = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    let status = child.wait().unwrap();
+    feed.join().unwrap().unwrap();
+    assert_eq!(&start[..27], b"{\"sessionId\": \"s000000\"}\n{\"");
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert_eq!(log.lines().count(), MANY, "every part is still repaired and logged");
+    assert_eq!(log.lines().last(), Some(format!("-:{MANY}:24: trailing-comma: removed a trailing comma").as_str()));
+}
