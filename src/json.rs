@@ -95,8 +95,27 @@ struct Frame<'a> {
     /// Whether a key of this object has escapes, so that keys must be
     /// compared decoded rather than as written.
     escaped_keys: bool,
+    /// The [`key_bit`]s of this object's keys as written: a key whose bit
+    /// is not set is no repeat, and is compared with none.
+    key_bits: u64,
     /// The keys of an object too large for a linear scan.
     large: Option<HashSet<Cow<'a, str>>>,
+}
+
+impl Frame<'_> {
+    fn new(object: bool, key_base: usize) -> Self {
+        Frame { object, key_base, escaped_keys: false, key_bits: 0, large: None }
+    }
+}
+
+/// One of 64 bits for a key as written, from its length and its first and
+/// last bytes: equal keys get the same bit, and the keys of a record mostly
+/// different ones.
+#[inline]
+fn key_bit(raw: &str) -> u64 {
+    let bytes = raw.as_bytes();
+    let (first, last) = (bytes.first().copied().unwrap_or(0), bytes.last().copied().unwrap_or(0));
+    1 << (((bytes.len() << 3) ^ usize::from(last) ^ (usize::from(first) << 1)) & 63)
 }
 
 /// Reads strict JSON from `text[start..end]`, one value at a time.
@@ -202,7 +221,7 @@ impl<'a> Cursor<'a> {
             return self.error(self.pos, "nesting deeper than the limit");
         }
         let key_base = self.keys.as_ref().map_or(0, Vec::len);
-        self.frames.push(Frame { object, key_base, escaped_keys: false, large: None });
+        self.frames.push(Frame::new(object, key_base));
         self.pos += 1;
         self.first = true;
         Ok(())
@@ -390,7 +409,10 @@ impl<'a> Cursor<'a> {
             let value = key.decode();
             seen.iter().any(|k| k.decode() == value)
         } else {
-            seen.iter().any(|k| k.raw == key.raw)
+            let bit = key_bit(key.raw);
+            let maybe_seen = frame.key_bits & bit != 0;
+            frame.key_bits |= bit;
+            maybe_seen && seen.iter().any(|k| k.raw == key.raw)
         };
         if duplicate {
             return false;
@@ -873,6 +895,18 @@ pub(crate) mod tests {
         fn plain_runs_end_at_the_first_byte_that_needs_care(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
             let first = bytes.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').unwrap_or(bytes.len());
             prop_assert_eq!(plain_run(&bytes), first);
+        }
+
+        #[test]
+        fn a_key_is_a_duplicate_exactly_when_its_object_had_it(
+            // Few enough spellings to repeat, and enough to share the bits of key_bit.
+            keys in prop::collection::vec(r"[ab]{0,2}|\\u0061|k[0-9]{1,2}", 0..12),
+        ) {
+            let members: Vec<String> = keys.iter().enumerate().map(|(i, key)| format!("\"{key}\":{i}")).collect();
+            let text = format!("{{{}}}", members.join(","));
+            let mut values = HashSet::new();
+            let repeated = !keys.iter().all(|key| values.insert(key.replace(r"\u0061", "a")));
+            prop_assert_eq!(strict(&text), !repeated, "{}", text);
         }
 
         #[test]

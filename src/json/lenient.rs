@@ -103,7 +103,7 @@ impl<'a> Cursor<'a> {
         // No depth check, as in a whole reading: the object at the cursor is
         // deeper, and opening it checks the limit at this same offset.
         let key_base = self.keys.as_ref().map_or(0, Vec::len);
-        self.frames.push(StrictFrame { object: false, key_base, escaped_keys: false, large: None });
+        self.frames.push(StrictFrame::new(false, key_base));
         self.first = false;
     }
 
@@ -241,7 +241,7 @@ impl<'a> Cursor<'a> {
         parent.object_value = None;
         sink(Lenience::RunStart(start));
         let key_base = self.keys.as_ref().map_or(0, Vec::len);
-        self.frames.push(StrictFrame { object: false, key_base, escaped_keys: false, large: None });
+        self.frames.push(StrictFrame::new(false, key_base));
         self.lenient.push(Frame {
             object: false,
             open: start,
