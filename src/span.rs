@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::decode::Encoding;
+use crate::decode::{Encoding, SourceMap};
 
 /// A half-open byte range `start..end` in the original input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -69,6 +69,9 @@ impl fmt::Display for LineCol {
 pub struct LineIndex<'a> {
     input: &'a [u8],
     encoding: Encoding,
+    /// Whether the input is known to be valid UTF-8, so that counting its
+    /// characters needs no check.
+    valid_utf8: bool,
     line_starts: OnceCell<Vec<usize>>,
     /// The last lookup: its line's start offset, its offset, and its column.
     last: Cell<(usize, usize, usize)>,
@@ -77,7 +80,19 @@ pub struct LineIndex<'a> {
 impl<'a> LineIndex<'a> {
     /// An index over `input`, read in `encoding`.
     pub fn new(input: &'a [u8], encoding: Encoding) -> Self {
-        LineIndex { input, encoding, line_starts: OnceCell::new(), last: Cell::new((usize::MAX, 0, 0)) }
+        LineIndex {
+            input,
+            encoding,
+            valid_utf8: false,
+            line_starts: OnceCell::new(),
+            last: Cell::new((usize::MAX, 0, 0)),
+        }
+    }
+
+    /// An index over `input`, which decoding mapped to its text by `map`:
+    /// clean UTF-8 is not checked again when columns are counted.
+    pub(crate) fn of_decoded(input: &'a [u8], encoding: Encoding, map: &SourceMap) -> Self {
+        LineIndex { valid_utf8: matches!(map, SourceMap::Shifted(_)), ..LineIndex::new(input, encoding) }
     }
 
     /// The line and column of byte `offset`. Offsets past the end are clamped.
@@ -127,6 +142,7 @@ impl<'a> LineIndex<'a> {
 
     fn count_chars(&self, bytes: &[u8]) -> usize {
         match self.encoding.unit_order() {
+            None if self.valid_utf8 => bytecount::num_chars(bytes),
             // Each invalid sequence is one U+FFFD in the decoded text.
             None => match simdutf8::basic::from_utf8(bytes) {
                 Ok(text) => text.chars().count(),
@@ -191,6 +207,33 @@ mod tests {
                 proptest::prop_assert_eq!(index.line_col(offset), fresh, "offset {} of {:?}", offset, text);
             }
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn clean_utf8_counts_as_checked_utf8_does(
+            text in "\u{FEFF}?([a\n]|é|😀){0,40}",
+            picks in proptest::collection::vec(0usize..64, 1..20),
+        ) {
+            let input = text.as_bytes();
+            let decoded = crate::decode::decode(input);
+            let clean = LineIndex::of_decoded(input, decoded.encoding, &decoded.source_map);
+            let checked = LineIndex::new(input, decoded.encoding);
+            let boundaries: Vec<usize> = (0..=input.len()).filter(|&i| text.is_char_boundary(i)).collect();
+            for pick in picks {
+                let offset = boundaries[pick % boundaries.len()];
+                proptest::prop_assert_eq!(clean.line_col(offset), checked.line_col(offset), "offset {} of {:?}", offset, text);
+            }
+        }
+    }
+
+    #[test]
+    fn input_that_decoding_repaired_is_counted_checked() {
+        // A lone continuation byte is one column, though it starts no character.
+        let input = b"a\x80b";
+        let decoded = crate::decode::decode(input);
+        let index = LineIndex::of_decoded(input, decoded.encoding, &decoded.source_map);
+        assert_eq!(index.line_col(2), LineCol { line: 1, column: 3 });
     }
 
     #[test]

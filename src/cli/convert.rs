@@ -247,7 +247,7 @@ fn convert_in_parts<W: Write + Send, L: Write>(
     tally: &mut Tally,
 ) -> io::Result<()> {
     // One index for every part: a part's lookups continue from the last part's.
-    let index = LineIndex::new(&input.bytes, decoded.encoding);
+    let index = LineIndex::of_decoded(&input.bytes, decoded.encoding, &decoded.source_map);
     let mut written = Ok(());
     let mut convert_part = |part: Repaired<'_>| {
         let (diagnostics, part_written) =

@@ -44,7 +44,7 @@ pub(super) fn run(args: &RepairArgs) -> anyhow::Result<ExitStatus> {
     let options = RepairOptions { max_depth: args.max_depth };
     let decoded = decode(&input.bytes);
     // One index for every part: a part's lookups continue from the last part's.
-    let index = LineIndex::new(&input.bytes, decoded.encoding);
+    let index = LineIndex::of_decoded(&input.bytes, decoded.encoding, &decoded.source_map);
     let mut output = Output::new(args);
     // stderr is unbuffered; a log line per repair must not cost a write call each.
     let mut log = Log::start(args.log, &input.name, decoded.encoding, BufWriter::new(io::stderr().lock()))?;

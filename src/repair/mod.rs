@@ -295,7 +295,7 @@ impl<'a> Repaired<'a> {
 
     /// An index that turns input offsets into lines and columns.
     pub fn line_index(&self) -> LineIndex<'a> {
-        LineIndex::new(self.input, self.encoding)
+        LineIndex::of_decoded(self.input, self.encoding, &self.source_map)
     }
 
     /// The input offset that byte `offset` of [`Repaired::text`] came from.
@@ -519,7 +519,7 @@ pub(crate) fn repair_decoded<'a>(
 /// A parse failure, positioned in the input.
 fn failed(input: &[u8], encoding: Encoding, source_map: &SourceMap, failure: parser::Failure) -> RepairError {
     let span = source_map.span_to_input(input, failure.span);
-    let position = LineIndex::new(input, encoding).line_col(span.start);
+    let position = LineIndex::of_decoded(input, encoding, source_map).line_col(span.start);
     RepairError { kind: failure.kind, span, position }
 }
 
