@@ -374,7 +374,7 @@ impl<'a> Cursor<'a> {
             return self.error(self.pos, "expected ':'");
         }
         self.pos += 1;
-        if REMEMBER && self.keys.is_some() && !self.remember_key(key) {
+        if REMEMBER && self.keys.is_some() && !self.remember_new_key(key) {
             return self.error(at, "duplicate key");
         }
         Ok(Some(key))
@@ -392,6 +392,22 @@ impl<'a> Cursor<'a> {
             return Ok(None);
         }
         self.error(at, "expected a key")
+    }
+
+    /// [`Cursor::remember_key`], inline for the common key: one whose bit
+    /// is not set yet, in an object of plain keys small enough to scan.
+    #[inline(always)]
+    fn remember_new_key(&mut self, key: Str<'a>) -> bool {
+        if let (Some(keys), Some(frame)) = (&mut self.keys, self.frames.last_mut()) {
+            let bit = key_bit(key.raw);
+            let plain = !(key.escaped || frame.escaped_keys) && frame.large.is_none();
+            if plain && frame.key_bits & bit == 0 && keys.len() - frame.key_base < LINEAR_KEY_SCAN {
+                frame.key_bits |= bit;
+                keys.push(key);
+                return true;
+            }
+        }
+        self.remember_key(key)
     }
 
     /// Records `key` in the open object; false if it was there already.
@@ -808,6 +824,12 @@ pub(crate) mod tests {
         assert!(strict(&format!("{{{}}}", members.join(","))));
         let with_duplicate = format!("{{{},\"k7\":0}}", members.join(","));
         assert!(!strict(&with_duplicate));
+        // A key first met once the set holds the keys, its bit not yet set, goes to the set too.
+        let before: Vec<String> = (0..=LINEAR_KEY_SCAN).map(|i| format!("k{i}")).collect();
+        let bits = before.iter().fold(0, |bits, key| bits | key_bit(key));
+        let late = (0..).map(|i| format!("late{i}")).find(|key| bits & key_bit(key) == 0).unwrap();
+        let members: Vec<String> = before.iter().chain([&late, &late]).map(|key| format!("\"{key}\":0")).collect();
+        assert!(!strict(&format!("{{{}}}", members.join(","))));
     }
 
     #[test]
