@@ -200,16 +200,16 @@ pub enum ScanStatus {
 impl ScanStatus {
     /// Reads a status, ignoring case, spaces, `_` and `-` between words.
     pub fn parse(text: &str) -> ScanStatus {
+        let known = [ScanStatus::Success, ScanStatus::PartialSuccess, ScanStatus::Fail, ScanStatus::Failure];
+        // The API's own spellings, which nearly every status has, match as they are.
+        if let Some(status) = known.iter().find(|status| status.as_str() == text) {
+            return status.clone();
+        }
         let folded = || text.bytes().filter(|b| !matches!(b, b' ' | b'_' | b'-')).map(|b| b.to_ascii_lowercase());
-        [
-            ("success", ScanStatus::Success),
-            ("partialsuccess", ScanStatus::PartialSuccess),
-            ("fail", ScanStatus::Fail),
-            ("failure", ScanStatus::Failure),
-        ]
-        .into_iter()
-        .find(|(word, _)| folded().eq(word.bytes()))
-        .map_or_else(|| ScanStatus::Other(text.to_owned()), |(_, status)| status)
+        known
+            .into_iter()
+            .find(|status| folded().eq(status.as_str().bytes().map(|b| b.to_ascii_lowercase())))
+            .unwrap_or_else(|| ScanStatus::Other(text.to_owned()))
     }
 
     /// The canonical spelling, or the text as written for [`ScanStatus::Other`].
@@ -244,6 +244,8 @@ mod tests {
             ("partial_success", ScanStatus::PartialSuccess),
             ("Fail", ScanStatus::Fail),
             ("Failure", ScanStatus::Failure),
+            ("fail", ScanStatus::Fail),
+            ("FAILURE", ScanStatus::Failure),
             ("Timed out", ScanStatus::Other("Timed out".to_owned())),
         ] {
             assert_eq!(ScanStatus::parse(text), status, "{text}");
