@@ -153,13 +153,21 @@ pub(super) fn run(args: &ConvertArgs) -> anyhow::Result<ExitStatus> {
 /// written on another; damaged ones are repaired in parts.
 const WRITTEN_ALONGSIDE: usize = 1 << 20;
 
-/// Typed sessions go to the writer thread in batches of about this much input.
+/// Typed sessions go to the writer thread in batches of about this much input,
 const BATCH_BYTES: usize = 256 << 10;
+
+/// and of at most this many sessions (120 KiB of them). A batch's memory
+/// follows its sessions, not their input: a million documents of 18 bytes
+/// made batches of 14,564 sessions, 3.3 MiB each, and how the allocator
+/// reused such blocks moved the peak RSS of that input between 43,400 and
+/// 83,388 KiB from run to run; capped, 36,400–41,200 (BENCHMARKS.md).
+const BATCH_SESSIONS: usize = 512;
 
 /// Batches that may wait for the writer: as many as [`TYPED_AHEAD`] of input
 /// makes. The sessions held while a large input is checked all go to the
-/// writer when the check passes; a queue this long takes them at once, so
-/// typing goes on meanwhile, and holds no more than was held.
+/// writer when the check passes; a queue this long takes them at once (unless
+/// they are small enough to fill batches by count), so typing goes on
+/// meanwhile, and holds no more than was held.
 const QUEUED_BATCHES: usize = TYPED_AHEAD / BATCH_BYTES;
 
 /// Repairs, types and writes one input, logging what it finds.
@@ -213,7 +221,7 @@ fn written_alongside<'t, W: Write + Send, R>(
                 let read = read(&mut |session| {
                     batch_bytes += session.span.len();
                     batch.push(session);
-                    if batch_bytes >= BATCH_BYTES {
+                    if batch_bytes >= BATCH_BYTES || batch.len() >= BATCH_SESSIONS {
                         written.try_iter().for_each(drop);
                         // A writer that stopped, its output failing, says why when joined.
                         let _ = to_writer.send(mem::take(&mut batch));
