@@ -2,6 +2,7 @@
 //! [`read`] keeps the records; [`read_each`] hands them on one by one.
 
 use std::borrow::Cow;
+use std::mem;
 use std::thread::{self, ScopedJoinHandle};
 
 use crate::decode::{decode, Decoded};
@@ -69,6 +70,12 @@ pub(crate) const TYPED_WHOLE: usize = 4 << 20;
 /// At most this much input is typed ahead of the check; then typing waits.
 pub(crate) const TYPED_AHEAD: usize = 32 << 20;
 
+/// At most this many sessions are held, 16 MiB of them, whatever their
+/// input: a response of records of a few bytes each (`{"sessionId":"t"}`,
+/// 18 bytes to a 240-byte session) held 13 times its input. Real sessions
+/// come to this many only past [`TYPED_AHEAD`] of input.
+const HELD_SESSIONS: usize = (16 << 20) / mem::size_of::<ScanSession>();
+
 /// [`read`] for inputs of any size: hands each session to `on_session`
 /// instead of keeping it, so memory does not grow with the number of
 /// records. Returns the repaired input and the diagnostics.
@@ -79,8 +86,11 @@ pub(crate) const TYPED_AHEAD: usize = 32 << 20;
 /// once it passes the held sessions are handed on and the rest follow as
 /// they come. Input of up to 4 MiB is typed whole before its sessions go
 /// on, with no second thread, and then, as in [`read`], the documented
-/// sample's damage is typed in that one pass too. Other damaged input is
-/// repaired first, then typed, and the repaired text is kept in `storage`.
+/// sample's damage is typed in that one pass too; should it hold more
+/// sessions than 16 MiB of them (records of a few bytes each), it is typed
+/// again as damaged input is, its sessions handed on as they come. Other
+/// damaged input is repaired first, then typed, and the repaired text is
+/// kept in `storage`.
 /// Sessions borrow from `input` or `storage`, so they may be kept, or handed
 /// to another thread, for as long as both live.
 ///
@@ -188,21 +198,32 @@ enum State {
     Open,
     /// Not strict JSON: sessions are dropped, and the input will be repaired.
     Shut,
+    /// More sessions than may be held, and no check to wait for (input typed
+    /// whole): sessions are dropped, and the input will be repaired, which
+    /// hands its sessions on as it types them.
+    Full,
 }
 
 impl<'t> Gate<'t, '_, '_> {
     fn pass(&mut self, session: ScanSession<'t>) {
         match self.state {
             State::Open => (self.on_session)(session),
-            State::Shut => {}
+            State::Shut | State::Full => {}
             State::Holding => {
                 let ahead = self.held.first().map_or(0, |first| session.span.end.saturating_sub(first.span.start));
                 self.held.push(session);
-                if let Some(check) = &self.check {
-                    if check.is_finished() || ahead > TYPED_AHEAD {
+                let full = ahead > TYPED_AHEAD || self.held.len() >= HELD_SESSIONS;
+                match &self.check {
+                    Some(check) if check.is_finished() || full => {
                         let passed = self.check.take().is_some_and(|check| check.join().is_ok_and(|c| c.is_ok()));
                         self.settle(passed);
                     }
+                    Some(_) => {}
+                    None if full => {
+                        self.state = State::Full;
+                        self.held = Vec::new();
+                    }
+                    None => {}
                 }
             }
         }

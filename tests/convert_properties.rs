@@ -223,3 +223,16 @@ fn read_agrees_with_repair_then_decode_on_the_samples_and_fixtures() {
     }
     assert!(checked > 30, "only {checked} files");
 }
+
+/// More records than `read_each` holds (16 MiB of sessions) in a small
+/// input: typed whole, it is typed again and handed on as it goes; checked
+/// on a second thread, typing waits for the check. Either way `read_each`
+/// hands on what `read` keeps, with the documented sample's damage too.
+#[test]
+fn more_tiny_records_than_are_held_are_all_handed_on() {
+    let records = vec!["{}"; 80_000].join(",");
+    for input in [format!(r#"{{"value": [{records}]}}"#), format!(r#"{{"value": [{{"sessionId": "a",}},{records}]}}"#)]
+    {
+        read_each_agrees_with_read(input.as_bytes()).unwrap();
+    }
+}
