@@ -43,6 +43,10 @@ head -c 103200000 < <(yes '{"value": [{"sessionId": "s", "LastScanned": "not a t
 { head -c 100000 /dev/zero | tr '\0' '['; head -c 100000 /dev/zero | tr '\0' ']'; echo; } > "$P/deep.json"
 # 1,000,000 tiny documents.
 head -n 1000000 < <(yes '{"sessionId":"t"}') > "$P/tiny.ndjson"
+# The same records in one response: held until the document is known strict.
+{ printf '{"value":['; head -n 1000000 < <(yes '{"sessionId":"t"}') | paste -sd,; printf ']}\n'; } > "$P/tiny-records.json"
+# 1,000,000 empty targets in one session: 3 bytes of input to a 184-byte target.
+{ printf '{"value":[{"sessionId":"s","scannedTargets":['; head -n 1000000 < <(yes '{}') | paste -sd,; printf ']}]}\n'; } > "$P/empty-targets.json"
 
 # Median seconds of `scanhist convert ARGS -o /dev/null` (-i: an input that
 # fails, as the deep one does, is timed too).
@@ -85,7 +89,9 @@ for entry in \
     "a repair on every line:$P/repair-every-line.json" \
     "1.2 M damaged documents on one line:$P/one-line.json" \
     "an error deep in 100,000 nested arrays:$P/deep.json" \
-    "1,000,000 tiny documents:$P/tiny.ndjson"; do
+    "1,000,000 tiny documents:$P/tiny.ndjson" \
+    "1,000,000 tiny records in one response:$P/tiny-records.json" \
+    "1,000,000 empty targets in one session:$P/empty-targets.json"; do
     name=${entry%%:*}
     file=${entry#*:}
     size=$(bytes "$file")
