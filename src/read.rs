@@ -72,8 +72,9 @@ pub(crate) const TYPED_AHEAD: usize = 32 << 20;
 
 /// At most this many sessions are held, 16 MiB of them, whatever their
 /// input: a response of records of a few bytes each (`{"sessionId":"t"}`,
-/// 18 bytes to a 240-byte session) held 13 times its input. Real sessions
-/// come to this many only past [`TYPED_AHEAD`] of input.
+/// 18 bytes to a 240-byte session) held 13 times its input. Sessions with
+/// targets (about 1.3 KB of input each in the benchmark corpus) come to this
+/// many only past [`TYPED_AHEAD`] of input.
 const HELD_SESSIONS: usize = (16 << 20) / mem::size_of::<ScanSession>();
 
 /// [`read`] for inputs of any size: hands each session to `on_session`
