@@ -87,7 +87,6 @@ PER_ROUND=$(((FAST_RUNS + RUNS - 1) / RUNS))
 measure_round() {
     local group=$1 n=$2 warm=0
     [ "$n" = 1 ] && warm=1
-    shift 2
     if [ "$group" = valid ]; then
         hyperfine --warmup $((2 * warm)) --runs "$PER_ROUND" --export-json "$OUT/valid-fast-$n.json" \
             -n scanhist "target/release/scanhist convert --format csv $VALID -o $OUT/scanhist.csv" \
