@@ -45,8 +45,16 @@ head -c 103200000 < <(yes '{"value": [{"sessionId": "s", "LastScanned": "not a t
 head -n 1000000 < <(yes '{"sessionId":"t"}') > "$P/tiny.ndjson"
 # The same records in one response: held until the document is known strict.
 { printf '{"value":['; head -n 1000000 < <(yes '{"sessionId":"t"}') | paste -sd,; printf ']}\n'; } > "$P/tiny-records.json"
-# 1,000,000 empty targets in one session: 3 bytes of input to a 184-byte target.
-{ printf '{"value":[{"sessionId":"s","scannedTargets":['; head -n 1000000 < <(yes '{}') | paste -sd,; printf ']}]}\n'; } > "$P/empty-targets.json"
+# 1,000,000 empty targets in one session: 3 bytes of input to a 184-byte target,
+# handed on in parts of 1,024; then with the list before the session's fields,
+# which every part needs (the list is typed once they are), and 10,000,000
+# of them, 30 MB, checked on a second thread meanwhile.
+empty_targets() {
+    head -n "$1" < <(yes '{}') | paste -sd,
+}
+{ printf '{"value":[{"sessionId":"s","scannedTargets":['; empty_targets 1000000; printf ']}]}\n'; } > "$P/empty-targets.json"
+{ printf '{"value":[{"scannedTargets":['; empty_targets 1000000; printf '],"sessionId":"s"}]}\n'; } > "$P/empty-targets-first.json"
+{ printf '{"value":[{"sessionId":"s","scannedTargets":['; empty_targets 10000000; printf ']}]}\n'; } > "$P/empty-targets-10m.json"
 
 # Median seconds of `scanhist convert ARGS -o /dev/null` (-i: an input that
 # fails, as the deep one does, is timed too).
@@ -91,7 +99,9 @@ for entry in \
     "an error deep in 100,000 nested arrays:$P/deep.json" \
     "1,000,000 tiny documents:$P/tiny.ndjson" \
     "1,000,000 tiny records in one response:$P/tiny-records.json" \
-    "1,000,000 empty targets in one session:$P/empty-targets.json"; do
+    "1,000,000 empty targets in one session:$P/empty-targets.json" \
+    "the same, the list before the session's fields:$P/empty-targets-first.json" \
+    "10,000,000 empty targets in one session:$P/empty-targets-10m.json"; do
     name=${entry%%:*}
     file=${entry#*:}
     size=$(bytes "$file")

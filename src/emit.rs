@@ -196,10 +196,24 @@ impl<W: Write> RowWriter<W> {
 
     /// Writes the rows of `session`, read from `source`. Returns how many.
     ///
+    /// A session handed on in parts (see [`ScanSession::first_target`]) is
+    /// written part by part: its targets' rows numbered on from the last
+    /// part's, and its session-level row with the last part.
+    ///
     /// # Errors
     ///
     /// Fails when writing fails.
     pub fn write_session(&mut self, source: &str, session: &ScanSession<'_>) -> io::Result<u64> {
+        let first = session.first_target;
+        // Parts with no row: at session level all but the last; at target
+        // level a last part whose targets all came in earlier parts.
+        let rowless = match self.options.level {
+            Level::Session => session.more_targets,
+            Level::Target => first > 0 && session.targets.as_ref().is_none_or(Vec::is_empty),
+        };
+        if rowless {
+            return Ok(0);
+        }
         // The session's cells are formatted once and repeated on each of its rows.
         self.scratch.0.clear();
         let head = session_cells(source, session, &mut self.scratch);
@@ -210,11 +224,11 @@ impl<W: Write> RowWriter<W> {
         let before = self.rows;
         match (self.options.level, session.targets.as_deref()) {
             (Level::Session, targets) => {
-                let tail = [self.scratch.integer(targets.map(<[_]>::len))];
+                let tail = [self.scratch.integer(targets.map(|targets| first + targets.len()))];
                 self.write_row(&head, &tail)?;
             }
             (Level::Target, Some(targets)) if !targets.is_empty() => {
-                for (index, target) in targets.iter().enumerate() {
+                for (index, target) in (first..).zip(targets) {
                     self.scratch.0.truncate(session_text);
                     let tail = target_cells(Some((index, target)), self.options.duration, &mut self.scratch);
                     self.write_row(&head, &tail)?;

@@ -689,6 +689,34 @@ pub(crate) fn plain_run(bytes: &[u8]) -> usize {
     i
 }
 
+/// Whether a member follows in the object being read at `pos` of `bytes`,
+/// `depth` containers inside it (between two of its values' items, or two
+/// of its values): a colon at its level before its closing brace. `None`
+/// when the text ends first. Strings are skipped whole; nothing is checked.
+pub(crate) fn member_follows(bytes: &[u8], mut pos: usize, mut depth: usize) -> Option<bool> {
+    while let Some(&b) = bytes.get(pos) {
+        match b {
+            b'"' => loop {
+                // To the closing quote, past escaped characters.
+                pos += 1 + memchr::memchr2(b'"', b'\\', bytes.get(pos + 1..)?)?;
+                if bytes[pos] == b'"' {
+                    break;
+                }
+                pos += 1;
+            },
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => match depth.checked_sub(1) {
+                Some(outer) => depth = outer,
+                None => return Some(false),
+            },
+            b':' if depth == 0 => return Some(true),
+            _ => {}
+        }
+        pos += 1;
+    }
+    None
+}
+
 /// Four hex digits at the start of `bytes`, as a number.
 fn hex4(bytes: &[u8]) -> Option<u32> {
     let digits = bytes.get(..4)?;
@@ -737,6 +765,26 @@ pub(crate) mod tests {
 
     fn strict(text: &str) -> bool {
         check(text, 512).is_ok()
+    }
+
+    #[test]
+    fn a_following_member_is_found_past_strings_and_containers() {
+        // `|` marks where the look starts, the number how deep inside the object.
+        for (text, depth, follows) in [
+            (r#"{"a": [1, |2], "b": 3}"#, 1, Some(true)),
+            (r#"{"a": [1, |2]}"#, 1, Some(false)),
+            (r#"{"a": [1, |{"k": [":"]}, "x:\":"] }"#, 1, Some(false)),
+            (r#"{"a": [1, |"\"", {"k": 1}], "b": 3}"#, 1, Some(true)),
+            (r#"{"a": {"x": 1}|,{"y": 2},}"#, 0, Some(false)),
+            (r#"{"a": {"x": 1}|,{"y": 2}, "b": 3}"#, 0, Some(true)),
+            (r#"{"a": [1, |2"#, 1, None),
+            (r#"{"a": [1, |"2], }"#, 1, None),
+            (r#"{"a": [1, |""#, 1, None),
+        ] {
+            let at = text.find('|').unwrap();
+            let bytes = text.replacen('|', "", 1).into_bytes();
+            assert_eq!(member_follows(&bytes, at, depth), follows, "{text}");
+        }
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub use diagnostic::{Diagnostic, DiagnosticCode, Severity};
 pub use read::{read, read_each, read_each_with};
 pub use record::{
     decode_records, for_each_session, DurationFormat, Envelope, Records, ScanDuration, ScanSession, ScanStatus,
-    ScannedTarget, TargetAddress, Timestamp,
+    ScannedTarget, TargetAddress, Timestamp, TARGETS_PER_PART,
 };
 pub use repair::{repair, Note, NoteKind, Repair, RepairError, RepairErrorKind, RepairKind, RepairOptions, Repaired};
 pub use span::{LineCol, LineIndex, Span};

@@ -2,7 +2,6 @@
 //! [`read`] keeps the records; [`read_each`] hands them on one by one.
 
 use std::borrow::Cow;
-use std::mem;
 use std::thread::{self, ScopedJoinHandle};
 
 use crate::decode::{decode, Decoded};
@@ -70,16 +69,18 @@ pub(crate) const TYPED_WHOLE: usize = 4 << 20;
 /// At most this much input is typed ahead of the check; then typing waits.
 pub(crate) const TYPED_AHEAD: usize = 32 << 20;
 
-/// At most this many sessions are held, 16 MiB of them, whatever their
+/// At most this much of sessions and their targets is held, whatever their
 /// input: a response of records of a few bytes each (`{"sessionId":"t"}`,
-/// 18 bytes to a 240-byte session) held 13 times its input. Sessions with
+/// 18 bytes to a 256-byte session) would be held at 14 times its size. Sessions with
 /// targets (about 1.3 KB of input each in the benchmark corpus) come to this
-/// many only past [`TYPED_AHEAD`] of input.
-const HELD_SESSIONS: usize = (16 << 20) / mem::size_of::<ScanSession>();
+/// much only past [`TYPED_AHEAD`] of input.
+const HELD_BYTES: usize = 16 << 20;
 
 /// [`read`] for inputs of any size: hands each session to `on_session`
 /// instead of keeping it, so memory does not grow with the number of
-/// records. Returns the repaired input and the diagnostics.
+/// records; a session whose target list is long comes in parts (see
+/// [`ScanSession::first_target`]). Returns the repaired input and the
+/// diagnostics.
 ///
 /// Valid input is typed in one pass, as by [`read`]. Since a document is
 /// known to be valid only at its end, sessions typed before then are held;
@@ -88,10 +89,11 @@ const HELD_SESSIONS: usize = (16 << 20) / mem::size_of::<ScanSession>();
 /// they come. Input of up to 4 MiB is typed whole before its sessions go
 /// on, with no second thread, and then, as in [`read`], the documented
 /// sample's damage is typed in that one pass too; should it hold more
-/// sessions than 16 MiB of them (records of a few bytes each), it is typed
-/// again as damaged input is, its sessions handed on as they come. Other
-/// damaged input is repaired first, then typed, and the repaired text is
-/// kept in `storage`.
+/// than 16 MiB of sessions (records or targets of a few bytes each), the
+/// input is checked then, and handed on as it is typed when strict; when
+/// not, it is typed again as other damaged input is, its sessions handed on
+/// as they come. Other damaged input is repaired first, then typed, and the
+/// repaired text is kept in `storage`.
 /// Sessions borrow from `input` or `storage`, so they may be kept, or handed
 /// to another thread, for as long as both live.
 ///
@@ -170,7 +172,15 @@ pub(crate) fn read_strict<'a>(
             .then(|| thread::Builder::new().spawn_scoped(scope, || json::check(text, options.max_depth)).ok())
             .flatten();
         let lenient = check.is_none();
-        let mut gate = Gate { held: Vec::new(), check, state: State::Holding, on_session: &mut *on_session };
+        let mut gate = Gate {
+            held: Vec::new(),
+            held_bytes: 0,
+            check,
+            text,
+            max_depth: options.max_depth,
+            state: State::Holding,
+            on_session: &mut *on_session,
+        };
         let typed = for_each_checked(&strict, text, options.max_depth, lenient, |session| gate.pass(session));
         gate.settle(typed.is_some());
         // Only sessions that went on count; a shut gate sends the input to repair.
@@ -185,8 +195,13 @@ pub(crate) fn read_strict<'a>(
 /// Holds typed sessions until the input is known to be strict JSON.
 struct Gate<'t, 's, 'f> {
     held: Vec<ScanSession<'t>>,
+    /// What `held` holds, by [`ScanSession::held_bytes`].
+    held_bytes: usize,
     /// The check of the whole input on a second thread, while it runs.
     check: Option<ScopedJoinHandle<'s, json::Result<()>>>,
+    /// The input and its depth limit, to check here when there is no thread.
+    text: &'t str,
+    max_depth: usize,
     state: State,
     on_session: &'f mut dyn FnMut(ScanSession<'t>),
 }
@@ -199,9 +214,10 @@ enum State {
     Open,
     /// Not strict JSON: sessions are dropped, and the input will be repaired.
     Shut,
-    /// More sessions than may be held, and no check to wait for (input typed
-    /// whole): sessions are dropped, and the input will be repaired, which
-    /// hands its sessions on as it types them.
+    /// More sessions than may be held, no check to wait for (input typed
+    /// whole), and the input, checked then, is not strict JSON: sessions are
+    /// dropped, and the input will be repaired, which hands its sessions on
+    /// as it types them.
     Full,
 }
 
@@ -212,17 +228,25 @@ impl<'t> Gate<'t, '_, '_> {
             State::Shut | State::Full => {}
             State::Holding => {
                 let ahead = self.held.first().map_or(0, |first| session.span.end.saturating_sub(first.span.start));
+                self.held_bytes += session.held_bytes();
                 self.held.push(session);
-                let full = ahead > TYPED_AHEAD || self.held.len() >= HELD_SESSIONS;
+                let full = ahead > TYPED_AHEAD || self.held_bytes >= HELD_BYTES;
                 match &self.check {
                     Some(check) if check.is_finished() || full => {
                         let passed = self.check.take().is_some_and(|check| check.join().is_ok_and(|c| c.is_ok()));
                         self.settle(passed);
                     }
                     Some(_) => {}
+                    // Input typed whole, with no check running: checked
+                    // now, which takes less time than repairing it.
                     None if full => {
-                        self.state = State::Full;
-                        self.held = Vec::new();
+                        if json::check(self.text, self.max_depth).is_ok() {
+                            self.settle(true);
+                        } else {
+                            self.state = State::Full;
+                            self.held = Vec::new();
+                            self.held_bytes = 0;
+                        }
                     }
                     None => {}
                 }
@@ -250,5 +274,6 @@ impl<'t> Gate<'t, '_, '_> {
             }
         }
         self.held.clear();
+        self.held_bytes = 0;
     }
 }

@@ -9,7 +9,10 @@ use common::{damaged_text, scan_history, scan_history_with_extras, with_sample_d
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use scanhist::emit::{EmitOptions, Format, Level, RowWriter, TARGET_COLUMNS};
-use scanhist::{decode_records, read, read_each_with, repair, DurationFormat, RepairOptions, ScanDuration, Timestamp};
+use scanhist::{
+    decode_records, read, read_each_with, repair, DurationFormat, RepairOptions, ScanDuration, ScanSession, Timestamp,
+    TARGETS_PER_PART,
+};
 
 /// `read` and `repair` + `decode_records` on `input` give the same text,
 /// repairs, notes, records and diagnostics (compared through `Debug`, which
@@ -35,16 +38,49 @@ fn read_agrees_with_two_steps(input: &[u8]) -> Result<(), TestCaseError> {
 
 /// `read_each` hands on exactly the sessions `read` keeps, in order, with
 /// the same diagnostics, whether the input is typed whole or checked on a
-/// second thread meanwhile.
-fn read_each_agrees_with_read(input: &[u8]) -> Result<(), TestCaseError> {
+/// second thread meanwhile; a session it hands on in parts is compared
+/// joined, and each of its parts must carry the session's fields. Returns
+/// the most targets a part held.
+fn read_each_agrees_with_read(input: &[u8]) -> Result<usize, TestCaseError> {
     let options = RepairOptions::default();
     let mut storage = String::new();
     let kept = read(input, &options, &mut storage);
+    let mut most = 0;
     for typed_whole in [usize::MAX, 0] {
         let (mut handed_on, mut each_storage) = (Vec::new(), String::new());
-        let each = read_each_with(input, &options, typed_whole, &mut each_storage, &mut |session| {
-            handed_on.push(format!("{session:?}"));
+        let mut joined: Option<ScanSession> = None;
+        let mut fields_differ = Vec::new();
+        let each = read_each_with(input, &options, typed_whole, &mut each_storage, &mut |part| {
+            most = most.max(part.targets.as_ref().map_or(0, Vec::len));
+            let session = match joined.take() {
+                Some(mut session) => {
+                    let fields = |s: &ScanSession| {
+                        format!(
+                            "{:?}",
+                            ScanSession {
+                                targets: None,
+                                first_target: 0,
+                                more_targets: false,
+                                span: Default::default(),
+                                ..s.clone()
+                            }
+                        )
+                    };
+                    if fields(&session) != fields(&part) {
+                        fields_differ.push(fields(&part));
+                    }
+                    session.join(part).expect("the next part of the session");
+                    session
+                }
+                None => part,
+            };
+            match session.more_targets {
+                true => joined = Some(session),
+                false => handed_on.push(format!("{session:?}")),
+            }
         });
+        prop_assert!(joined.is_none(), "a session's last part never came");
+        prop_assert!(fields_differ.is_empty(), "parts without the session's fields: {:?}", fields_differ);
         match (&kept, each) {
             (Err(kept), Err(each)) => prop_assert_eq!(kept, &each),
             (Ok((repaired, records)), Ok((each_repaired, diagnostics))) => {
@@ -56,7 +92,7 @@ fn read_each_agrees_with_read(input: &[u8]) -> Result<(), TestCaseError> {
             (kept, each) => prop_assert!(false, "read {:?}, read_each {:?}", kept.is_ok(), each.is_ok()),
         }
     }
-    Ok(())
+    Ok(most)
 }
 
 fn rows(input: &[u8], format: Format, level: Level) -> (Vec<u8>, u64) {
@@ -225,14 +261,118 @@ fn read_agrees_with_repair_then_decode_on_the_samples_and_fixtures() {
 }
 
 /// More records than `read_each` holds (16 MiB of sessions) in a small
-/// input: typed whole, it is typed again and handed on as it goes; checked
-/// on a second thread, typing waits for the check. Either way `read_each`
-/// hands on what `read` keeps, with the documented sample's damage too.
+/// input: typed whole, it is checked then and handed on as it is typed, or,
+/// with the documented sample's damage, typed again as damaged input is;
+/// checked on a second thread, typing waits for the check. Either way
+/// `read_each` hands on what `read` keeps.
 #[test]
 fn more_tiny_records_than_are_held_are_all_handed_on() {
     let records = vec!["{}"; 80_000].join(",");
     for input in [format!(r#"{{"value": [{records}]}}"#), format!(r#"{{"value": [{{"sessionId": "a",}},{records}]}}"#)]
     {
         read_each_agrees_with_read(input.as_bytes()).unwrap();
+    }
+}
+
+/// One response, or one NDJSON line (`root`), of a session whose target
+/// list is longer than a part: as an array or the documented sample's run,
+/// with a trailing comma or not, other members after it or not, an address
+/// that is not one at `bad_ip`, and findings before and after the list.
+fn long_list(targets: usize, run: bool, trailing_comma: bool, after: bool, root: bool, bad_ip: usize) -> String {
+    let target = |i: usize| {
+        let ip = if i == bad_ip { "not an address".to_owned() } else { format!("10.0.{}.{}", i / 256, i % 256) };
+        format!(r#"{{"ip": "{ip}", "hostname": "h\"{i}\u00e9", "scanDuration": "00:00:0{}"}}"#, i % 10)
+    };
+    let mut list = (0..targets).map(target).collect::<Vec<_>>().join(",\n");
+    if trailing_comma {
+        list.push(',');
+    }
+    let list = if run { list } else { format!("[{list}]") };
+    // A count written as a string before the list, a time with no zone after it: each a finding.
+    let before = r#""sessionId": "s", "numberOfTargets": "3""#;
+    let after = if after { r#", "LastScanned": "2022-12-19T15:14:24", "scanStatus": "Success""# } else { "" };
+    let record = format!(r#"{{{before}, "scannedTargets": {list}{after}}}"#);
+    if root {
+        format!("{record}\n{record}\n")
+    } else {
+        format!(r#"{{"value": [{record}, {{"sessionId": "next"}}]}}"#)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/convert_properties.txt"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// A long target list comes in parts of at most `TARGETS_PER_PART`
+    /// targets, which join to the session `read` keeps, findings in the same
+    /// order, and write the same rows, wherever the list stands among the
+    /// session's members.
+    #[test]
+    fn long_target_lists_come_in_parts(
+        targets in prop::sample::select(vec![1, TARGETS_PER_PART, TARGETS_PER_PART + 1, 2 * TARGETS_PER_PART, 3000]),
+        run in any::<bool>(),
+        trailing_comma in any::<bool>(),
+        after in any::<bool>(),
+        root in any::<bool>(),
+        bad_ip in 0usize..3000,
+    ) {
+        let text = long_list(targets, run, trailing_comma, after, root, bad_ip);
+        let most = read_each_agrees_with_read(text.as_bytes())?;
+        prop_assert_eq!(most, targets.min(TARGETS_PER_PART));
+        for level in [Level::Target, Level::Session] {
+            for format in [Format::Csv, Format::Ndjson] {
+                let options = EmitOptions { format, level, ..EmitOptions::default() };
+                let mut storage = String::new();
+                let (_, records) = read(text.as_bytes(), &RepairOptions::default(), &mut storage).unwrap();
+                let mut kept = RowWriter::new(Vec::new(), options).unwrap();
+                for session in records.sessions() {
+                    kept.write_session("p.json", session).unwrap();
+                }
+                let mut each = RowWriter::new(Vec::new(), options).unwrap();
+                let mut written = Ok(());
+                scanhist::read_each(text.as_bytes(), &RepairOptions::default(), &mut String::new(), |part| {
+                    written = written.as_ref().map_err(|_| ()).and(each.write_session("p.json", &part).map(drop).map_err(|_| ()));
+                }).unwrap();
+                prop_assert!(written.is_ok());
+                // Two sessions: the long one twice (root), or it and one without targets.
+                let rows = match (level, root) {
+                    (Level::Session, _) => 2,
+                    (Level::Target, true) => 2 * targets,
+                    (Level::Target, false) => targets + 1,
+                };
+                prop_assert_eq!(each.rows(), kept.rows());
+                prop_assert_eq!(kept.rows(), rows as u64);
+                prop_assert_eq!(String::from_utf8(each.finish().unwrap()).unwrap(), String::from_utf8(kept.finish().unwrap()).unwrap());
+            }
+        }
+    }
+}
+
+/// A record may have its list under both of its names; the last is its
+/// list, as when typed whole, whichever of them is long or followed by
+/// other members.
+#[test]
+fn the_last_of_two_target_lists_is_the_sessions() {
+    let list = |n: usize| format!("[{}]", vec![r#"{"hostname": "h"}"#; n].join(","));
+    let (long, short) = (list(TARGETS_PER_PART + 5), list(2));
+    for (first, second, after) in [(&long, &short, ""), (&short, &long, ""), (&long, &long, r#", "sessionId": "s""#)] {
+        let input = format!(r#"{{"value": [{{"ListScannedTargets": {first}, "scannedTargets": {second}{after}}}]}}"#);
+        read_each_agrees_with_read(input.as_bytes()).unwrap();
+    }
+}
+
+/// A root object is a record unless it has `value` or `error`, which may
+/// come after a long target list: the list is then no session's, and no
+/// part of it is handed on.
+#[test]
+fn a_long_list_before_value_or_error_is_no_sessions() {
+    let list = format!("[{}]", vec![r#"{"hostname": "h"}"#; 2 * TARGETS_PER_PART].join(","));
+    for after in [r#""value": [{"sessionId": "v"}]"#, r#""error": {"code": "Forbidden", "message": "no"}"#] {
+        let input = format!(r#"{{"sessionId": "s", "scannedTargets": {list}, {after}}}"#);
+        let most = read_each_agrees_with_read(input.as_bytes()).unwrap();
+        assert!(most <= 1, "{most} targets handed on");
     }
 }

@@ -1,13 +1,14 @@
 //! Typing, CSV and NDJSON on arbitrary bytes: never panic; the one-pass
-//! `read` and `read_each` (typed whole, or checked on a second thread) find
-//! the sessions `repair` then `decode_records` find (and `read` the same
-//! repaired text, repairs and notes); and the CSV read back
-//! with the csv crate has as many rows as the NDJSON has lines.
+//! `read` and `read_each` (typed whole, or checked on a second thread; the
+//! parts of a session it hands on joined) find the sessions `repair` then
+//! `decode_records` find (and `read` the same repaired text, repairs and
+//! notes); and the CSV read back with the csv crate has as many rows as the
+//! NDJSON has lines.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use scanhist::emit::{EmitOptions, Format, Level, RowWriter};
-use scanhist::{decode_records, read, read_each_with, repair, RepairOptions};
+use scanhist::{decode_records, read, read_each_with, repair, RepairOptions, ScanSession};
 
 fuzz_target!(|input: &[u8]| {
     let Ok(repaired) = repair(input, &RepairOptions::default()) else {
@@ -25,10 +26,23 @@ fuzz_target!(|input: &[u8]| {
     assert_eq!(format!("{:?}", one_pass.diagnostics), format!("{:?}", records.diagnostics));
     for typed_whole in [usize::MAX, 0] {
         let (mut handed_on, mut storage) = (Vec::new(), String::new());
-        read_each_with(input, &RepairOptions::default(), typed_whole, &mut storage, &mut |s| {
-            handed_on.push(format!("{s:?}"))
+        // A session with a long target list comes in parts, joined here.
+        let mut joined: Option<ScanSession> = None;
+        read_each_with(input, &RepairOptions::default(), typed_whole, &mut storage, &mut |part| {
+            let session = match joined.take() {
+                Some(mut session) => {
+                    session.join(part).expect("the session's next part");
+                    session
+                }
+                None => part,
+            };
+            match session.more_targets {
+                true => joined = Some(session),
+                false => handed_on.push(format!("{session:?}")),
+            }
         })
         .expect("read_each fails only where repair does");
+        assert!(joined.is_none(), "a session's last part never came");
         assert_eq!(handed_on, expected);
     }
     for level in [Level::Target, Level::Session] {

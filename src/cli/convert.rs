@@ -156,12 +156,14 @@ const WRITTEN_ALONGSIDE: usize = 1 << 20;
 /// Typed sessions go to the writer thread in batches of about this much input,
 const BATCH_BYTES: usize = 256 << 10;
 
-/// and of at most this many sessions (120 KiB of them). A batch's memory
-/// follows its sessions, not their input: a million documents of 18 bytes
-/// made batches of 14,564 sessions, 3.3 MiB each, and how the allocator
-/// reused such blocks moved the peak RSS of that input between 43,400 and
-/// 83,388 KiB from run to run; capped, 36,400–41,200 (BENCHMARKS.md).
-const BATCH_SESSIONS: usize = 512;
+/// and of at most this much of sessions and targets, by
+/// [`ScanSession::held_bytes`] (512 sessions without targets). A batch's
+/// memory follows its sessions, not their input: a million documents of 18
+/// bytes made batches of 14,564 sessions, 3.3 MiB each, and how the
+/// allocator reused such blocks moved the peak RSS of that input between
+/// 43,400 and 83,388 KiB from run to run; capped, 36,400–41,200
+/// (BENCHMARKS.md).
+const BATCH_HELD: usize = 128 << 10;
 
 /// Batches that may wait for the writer: as many as [`TYPED_AHEAD`] of input
 /// makes. The sessions held while a large input is checked all go to the
@@ -217,15 +219,16 @@ fn written_alongside<'t, W: Write + Send, R>(
         let write = || write_batches(&rows, source, batches, give_back);
         match thread::Builder::new().spawn_scoped(scope, write) {
             Ok(writer) => {
-                let (mut batch, mut batch_bytes) = (Vec::new(), 0);
+                let (mut batch, mut batch_bytes, mut batch_held) = (Vec::new(), 0, 0);
                 let read = read(&mut |session| {
                     batch_bytes += session.span.len();
+                    batch_held += session.held_bytes();
                     batch.push(session);
-                    if batch_bytes >= BATCH_BYTES || batch.len() >= BATCH_SESSIONS {
+                    if batch_bytes >= BATCH_BYTES || batch_held >= BATCH_HELD {
                         written.try_iter().for_each(drop);
                         // A writer that stopped, its output failing, says why when joined.
                         let _ = to_writer.send(mem::take(&mut batch));
-                        batch_bytes = 0;
+                        (batch_bytes, batch_held) = (0, 0);
                     }
                 });
                 let _ = to_writer.send(batch);
@@ -294,7 +297,8 @@ fn convert_in_parts<W: Write + Send, L: Write>(
     Ok(())
 }
 
-/// Writes one session's rows unless writing failed already, counting it.
+/// Writes one session's rows unless writing failed already, counting it
+/// (with its last part).
 fn write_session<W: Write>(
     rows: &mut RowWriter<W>,
     source: &str,
@@ -304,7 +308,7 @@ fn write_session<W: Write>(
 ) {
     if written.is_ok() {
         match rows.write_session(source, session) {
-            Ok(_) => tally.sessions += 1,
+            Ok(_) => tally.sessions += u64::from(!session.more_targets),
             Err(error) => *written = Err(error),
         }
     }
@@ -367,7 +371,7 @@ fn write_batches<'t, W: Write>(
     for batch in batches {
         for session in &batch {
             rows.write_session(source, session)?;
-            sessions += 1;
+            sessions += u64::from(!session.more_targets);
         }
         // Once the reading side is done, what comes back is dropped with the channel.
         let _ = give_back.send(batch);

@@ -5,6 +5,7 @@
 //! builds a tree, and values scanhist does not type are skipped, not parsed.
 
 use std::borrow::Cow;
+use std::mem;
 use std::net::IpAddr;
 use std::ops::Range;
 
@@ -12,6 +13,7 @@ use super::powershell::hashtable_pairs;
 use super::time::TimeParse;
 use super::{
     Envelope, RawJson, ScanDuration, ScanSession, ScanStatus, ScannedTarget, TargetAddress, TimeNote, Timestamp,
+    TARGETS_PER_PART,
 };
 use crate::diagnostic::{Diagnostic, DiagnosticCode};
 use crate::json::{self, Cursor, Kind, Lenience, Str, SyntaxError};
@@ -60,7 +62,9 @@ pub(crate) fn decode_text<'t>(repaired: &Repaired<'_>, text: &'t str) -> Records
 
 /// Types every document of `repaired` like [`decode_records`], handing each
 /// session to `on_session` as soon as it is typed instead of keeping it, so
-/// memory does not grow with the number of records. Returns the diagnostics.
+/// memory does not grow with the number of records; a session whose target
+/// list is long comes in parts (see [`ScanSession::first_target`]). Returns
+/// the diagnostics.
 pub fn for_each_session<'r>(repaired: &'r Repaired<'_>, on_session: impl FnMut(ScanSession<'r>)) -> Vec<Diagnostic> {
     for_each_in_text(repaired, repaired.text(), on_session)
 }
@@ -134,6 +138,9 @@ fn checked_with<'t>(
 
 /// Where typed records go, in input order.
 trait Sink<'r> {
+    /// Whether a session with a long target list may come in parts (see
+    /// [`ScanSession::first_target`]); otherwise each comes whole.
+    fn takes_parts(&self) -> bool;
     fn session(&mut self, session: ScanSession<'r>);
     /// An envelope ends; the sessions since the last one were its own.
     fn envelope(&mut self, context: Option<String>, next_link: Option<String>, span: Span);
@@ -145,6 +152,10 @@ struct Collect<'r> {
 }
 
 impl<'r> Sink<'r> for Collect<'r> {
+    fn takes_parts(&self) -> bool {
+        false
+    }
+
     fn session(&mut self, session: ScanSession<'r>) {
         self.sessions.push(session);
     }
@@ -158,6 +169,10 @@ impl<'r> Sink<'r> for Collect<'r> {
 struct Stream<F>(F);
 
 impl<'r, F: FnMut(ScanSession<'r>)> Sink<'r> for Stream<F> {
+    fn takes_parts(&self) -> bool {
+        true
+    }
+
     fn session(&mut self, session: ScanSession<'r>) {
         (self.0)(session);
     }
@@ -321,6 +336,42 @@ fn key_read<'t>(cursor: &mut Cursor<'t>, written: Str<'t>, exact: Option<usize>,
         Some(bit) => cursor.known_key(written, seen, bit),
         None => cursor.other_key(written),
     }
+}
+
+/// Whether the session being typed may be handed on in parts.
+#[derive(Clone, Copy)]
+enum Parts {
+    /// No: the sink keeps whole sessions, or the object may not be a session.
+    Never,
+    /// Yes, unless a member follows the target list, which is looked for
+    /// when the first part is full; if one does, the list is typed when the
+    /// session ends (see [`LaterList`]). The session starts at `start`.
+    Unknown { start: usize },
+    /// Yes; the session starts at `start`.
+    Yes { start: usize },
+}
+
+/// What typing a record carries from member to member.
+struct RecordState<'t> {
+    /// The keys it has had, by bit (see [`key_read`]).
+    seen: u32,
+    /// Whether its target list may go in parts.
+    parts: Parts,
+    /// Its target list, when that is to be typed at its end.
+    later: Option<LaterList<'t>>,
+}
+
+/// A session's long target list followed by other members, which each part
+/// must have: skipped when found, and typed once the session's other
+/// members are, its parts handed on then.
+struct LaterList<'t> {
+    /// The list's text.
+    range: Range<usize>,
+    /// Its key, as written.
+    key: Str<'t>,
+    /// Where its findings go: after this many of the record's (counted from
+    /// where the caller of [`Decoder::later_targets`] says they start).
+    diagnostics: usize,
 }
 
 /// A value as [`Decoder`] reads it: scalars whole, containers skipped.
@@ -498,7 +549,7 @@ impl<'t> Decoder<'t, '_, '_> {
         let mut held = Vec::new();
         let (mut response, mut error) = (false, None);
         let (mut context, mut next_link) = (None, None);
-        let mut seen = 0;
+        let mut state = RecordState { seen: 0, parts: Parts::Never, later: None };
         while let Some(written) = cursor.next_key_unchecked()? {
             let key = written.decode();
             if key.eq_ignore_ascii_case("value") {
@@ -533,10 +584,21 @@ impl<'t> Decoder<'t, '_, '_> {
                 session.extra.push((key.into_owned(), self.raw(field.span)));
                 continue;
             }
-            // Members of a record count their keys themselves.
+            // Members of a record count their keys themselves. Its targets
+            // may go in parts only while the object may be a record.
             let before = self.diagnostics.len();
-            self.record_member(cursor, &mut session, written, &mut seen, as_record)?;
+            state.parts = if self.sink.takes_parts() && !response && error.is_none() {
+                Parts::Unknown { start }
+            } else {
+                Parts::Never
+            };
+            let at = cursor.position();
+            self.record_member(cursor, &mut session, written, &mut state, as_record)?;
             held.extend(self.diagnostics.drain(before..));
+            // A list left for the end, in this member: its findings go among those held.
+            if let Some(list) = state.later.as_mut().filter(|list| list.range.start >= at) {
+                list.diagnostics = held.len();
+            }
         }
         let range = start..cursor.position();
         if response {
@@ -546,8 +608,12 @@ impl<'t> Decoder<'t, '_, '_> {
             self.close_run();
             self.api_error(error, as_response);
         } else {
-            session.span = self.span(&range);
+            let first = self.diagnostics.len();
             self.diagnostics.append(&mut held);
+            if let Some(list) = state.later {
+                self.later_targets(&mut session, list, as_record, start, first)?;
+            }
+            session.span = self.span(&range);
             self.sink.session(session);
             match index {
                 None => self.sink.envelope(None, None, self.span(&range)),
@@ -630,34 +696,66 @@ impl<'t> Decoder<'t, '_, '_> {
         let start = cursor.position();
         cursor.begin_object()?;
         let mut session = ScanSession::default();
-        let mut seen = 0;
+        let parts = if self.sink.takes_parts() { Parts::Unknown { start } } else { Parts::Never };
+        let mut state = RecordState { seen: 0, parts, later: None };
         while let Some(key) = cursor.next_key_unchecked()? {
-            self.record_member(cursor, &mut session, key, &mut seen, location)?;
+            self.record_member(cursor, &mut session, key, &mut state, location)?;
+        }
+        if let Some(list) = state.later {
+            self.later_targets(&mut session, list, location, start, 0)?;
         }
         session.span = self.span(&(start..cursor.position()));
         self.sink.session(session);
         Ok(())
     }
 
-    /// Types one member of a record.
+    /// Types a [`LaterList`] of `session`, which starts at `start`, handing
+    /// its parts on; its findings go where the list is among the record's,
+    /// which start at `first`.
+    fn later_targets(
+        &mut self,
+        session: &mut ScanSession<'t>,
+        list: LaterList<'t>,
+        location: Location<'_>,
+        start: usize,
+        first: usize,
+    ) -> json::Result<()> {
+        // Read once already, and checked then where the text is checked.
+        let mut cursor = Cursor::new(self.text, list.range);
+        if self.lenient {
+            cursor = cursor.lenient();
+        }
+        let before = self.diagnostics.len();
+        let parts = Parts::Yes { start };
+        let later = self.targets(&mut cursor, session, &list.key.decode(), list.key.written(), location, parts)?;
+        debug_assert!(later.is_none(), "a list typed later is typed then");
+        let found = self.diagnostics.len() - before;
+        self.diagnostics[first + list.diagnostics..].rotate_right(found);
+        Ok(())
+    }
+
+    /// Types one member of a record: its target list in parts where
+    /// `state` allows, or into `state` to be typed when the record ends.
     fn record_member(
         &mut self,
         cursor: &mut Cursor<'t>,
         session: &mut ScanSession<'t>,
         written: Str<'t>,
-        seen: &mut u32,
+        state: &mut RecordState<'t>,
         location: Location<'_>,
     ) -> json::Result<()> {
         let key = written.decode();
         let found = lookup(SESSION_KEYS, &key);
-        key_read(cursor, written, found.and_then(|(_, exact)| exact), seen)?;
+        key_read(cursor, written, found.and_then(|(_, exact)| exact), &mut state.seen)?;
         let Some((name, _)) = found else {
             let raw = self.skip_raw(cursor)?;
             session.extra.push((key.into_owned(), raw));
             return Ok(());
         };
         if name == SessionKey::Targets {
-            session.targets = self.targets(cursor, &key, written.written(), location)?;
+            // The last list a record has is its list.
+            let range = self.targets(cursor, session, &key, written.written(), location, state.parts)?;
+            state.later = range.map(|range| LaterList { range, key: written, diagnostics: self.diagnostics.len() });
             return Ok(());
         }
         let field = read_value(cursor)?;
@@ -679,34 +777,52 @@ impl<'t> Decoder<'t, '_, '_> {
         Ok(())
     }
 
+    /// Types the session's target list into `session.targets`, handing full
+    /// parts on where `parts` allows. Returns the list's text instead when it
+    /// is to be typed later (see [`LaterList`]), having skipped it.
     fn targets(
         &mut self,
         cursor: &mut Cursor<'t>,
+        session: &mut ScanSession<'t>,
         key: &str,
         written: &'t str,
         location: Location<'_>,
-    ) -> json::Result<Option<Vec<ScannedTarget<'t>>>> {
+        mut parts: Parts,
+    ) -> json::Result<Option<Range<usize>>> {
         let element_at = |index| Location { targets: Some((key, index)), ..location };
+        let diagnostics = self.diagnostics.len();
         match cursor.peek()? {
             Kind::Null => {
                 cursor.scalar()?;
-                Ok(None)
+                session.targets = None;
             }
             Kind::Array => {
+                let list = cursor.position();
                 cursor.begin_array()?;
                 let mut targets = Vec::new();
                 let mut index = 0;
                 while cursor.next_element()? {
                     self.target(cursor, element_at(index), &mut targets)?;
                     index += 1;
+                    // Between elements of the list, one container inside the session.
+                    if targets.len() >= TARGETS_PER_PART
+                        && self.part_full(session, &mut targets, &mut parts, cursor.position(), 1)
+                    {
+                        while cursor.next_element()? {
+                            cursor.skip_value()?;
+                        }
+                        self.diagnostics.truncate(diagnostics);
+                        session.targets = None;
+                        return Ok(Some(list..cursor.position()));
+                    }
                 }
-                Ok(Some(targets))
+                session.targets = Some(targets);
             }
             // One target written without its array.
             Kind::String => {
                 let mut targets = Vec::with_capacity(1);
                 self.target(cursor, element_at(0), &mut targets)?;
-                Ok(Some(targets))
+                session.targets = Some(targets);
             }
             // One target without its array, or the documented sample's run
             // of them, `{…},{…}`, which a lenient cursor lets pass.
@@ -714,26 +830,78 @@ impl<'t> Decoder<'t, '_, '_> {
                 let start = cursor.position();
                 let mut targets = Vec::with_capacity(1);
                 self.target(cursor, element_at(0), &mut targets)?;
+                let mut objects = 1;
                 while cursor.run_follows() {
-                    if targets.len() == 1 {
+                    if objects == 1 {
                         cursor.open_run(start);
                         // As many as a target array starts with: growing from one target copies them.
                         targets.reserve(3);
                     }
-                    self.target(cursor, element_at(targets.len()), &mut targets)?;
+                    self.target(cursor, element_at(objects), &mut targets)?;
+                    objects += 1;
+                    // Between objects of the run, which stand where the session's members do.
+                    if targets.len() >= TARGETS_PER_PART
+                        && self.part_full(session, &mut targets, &mut parts, cursor.position(), 0)
+                    {
+                        while cursor.run_follows() {
+                            cursor.skip_value()?;
+                            objects += 1;
+                        }
+                        cursor.close_run(start, objects, written);
+                        self.diagnostics.truncate(diagnostics);
+                        session.targets = None;
+                        return Ok(Some(start..cursor.position()));
+                    }
                 }
-                if targets.len() > 1 {
-                    cursor.close_run(start, targets.len(), written);
+                if objects > 1 {
+                    cursor.close_run(start, objects, written);
                 }
-                Ok(Some(targets))
+                session.targets = Some(targets);
             }
             kind => {
                 let range = cursor.skip_value()?;
                 let message = format!("the target list is {}, not an array", kind.described());
                 self.report(DiagnosticCode::InvalidValue, message, &range, At { location, key: Some(key) });
-                Ok(None)
+                session.targets = None;
             }
         }
+        Ok(None)
+    }
+
+    /// With a full part of `session`'s list in `targets`: hands them on as a
+    /// part where `parts` allows; `at` is where the cursor is, `depth`
+    /// containers inside the session's object. Returns true when a member
+    /// follows the list and it is to be typed later instead (its targets and
+    /// findings so far dropped by the caller).
+    fn part_full(
+        &mut self,
+        session: &mut ScanSession<'t>,
+        targets: &mut Vec<ScannedTarget<'t>>,
+        parts: &mut Parts,
+        at: usize,
+        depth: usize,
+    ) -> bool {
+        if let Parts::Unknown { start } = *parts {
+            // Found once per session: a member after the list could be a
+            // field that every part must have.
+            if json::member_follows(self.text.as_bytes(), at, depth) != Some(false) {
+                *parts = Parts::Never;
+                return true;
+            }
+            *parts = Parts::Yes { start };
+        }
+        let Parts::Yes { start } = *parts else {
+            return false;
+        };
+        let targets = mem::replace(targets, Vec::with_capacity(TARGETS_PER_PART));
+        // Any list the session had under its other name is replaced by this one.
+        session.targets = None;
+        let first_target = session.first_target;
+        session.first_target += targets.len();
+        let span = self.span(&(start..at));
+        let part = ScanSession { targets: Some(targets), first_target, more_targets: true, span, ..session.clone() };
+        self.sink.session(part);
+        false
     }
 
     /// Types one target onto the end of `targets`; one that is not a target

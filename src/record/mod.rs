@@ -11,6 +11,7 @@ pub mod time;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::mem;
 use std::net::IpAddr;
 
 pub(crate) use decode::{decode_checked, decode_text, for_each_checked, for_each_in_text};
@@ -59,13 +60,39 @@ pub struct ScanSession<'a> {
     /// `numberOfSuccessfullyScannedTargets`.
     pub number_of_successfully_scanned_targets: Option<i32>,
     /// `scannedTargets`, or `ListScannedTargets`; `None` when the record has no target list.
+    /// Of a session handed on in parts, this part's targets.
     pub targets: Option<Vec<ScannedTarget<'a>>>,
+    /// The index in the session's target list of the first of [`targets`]:
+    /// 0, but for the second and later parts of a session handed on in
+    /// parts.
+    ///
+    /// Readers that hand sessions on as they come ([`read_each`],
+    /// [`for_each_session`]) hand a session whose target list runs past
+    /// [`TARGETS_PER_PART`] on in parts, each with all the session's fields
+    /// and the next targets, so that memory does not grow with the list; the
+    /// last part has [`more_targets`] false and the session's whole span.
+    /// [`ScanSession::join`] puts parts together again. (Where other members
+    /// follow the list, which the API writes last, it is read past and typed
+    /// once they are.)
+    ///
+    /// [`targets`]: ScanSession::targets
+    /// [`more_targets`]: ScanSession::more_targets
+    /// [`read_each`]: crate::read_each
+    pub first_target: usize,
+    /// Whether more of this session's targets follow, in the next part handed on.
+    pub more_targets: bool,
     /// Keys scanhist does not know, in input order, with their values as
     /// strict JSON text (kept whole, at any depth).
     pub extra: Vec<(String, RawJson)>,
-    /// The record's bytes in the original input.
+    /// The record's bytes in the original input; of a part but the last,
+    /// from the record's start to the end of the part's last target.
     pub span: Span,
 }
+
+/// How many targets a part of a session handed on in parts holds, but the
+/// last: 1024 targets take about 190 KB, whatever their input (an empty
+/// target, `{}`, is 3 bytes).
+pub const TARGETS_PER_PART: usize = 1024;
 
 /// One device a session scanned. Text fields borrow as in [`ScanSession`].
 #[derive(Clone, Debug, Default)]
@@ -105,7 +132,7 @@ fn owned(text: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
     text.map(|text| Cow::Owned(text.into_owned()))
 }
 
-impl ScanSession<'_> {
+impl<'a> ScanSession<'a> {
     /// The same session, owning all its text.
     pub fn into_owned(self) -> ScanSession<'static> {
         ScanSession {
@@ -119,9 +146,57 @@ impl ScanSession<'_> {
             number_of_targets: self.number_of_targets,
             number_of_successfully_scanned_targets: self.number_of_successfully_scanned_targets,
             targets: self.targets.map(|targets| targets.into_iter().map(ScannedTarget::into_owned).collect()),
+            first_target: self.first_target,
+            more_targets: self.more_targets,
             extra: self.extra,
             span: self.span,
         }
+    }
+
+    /// Joins `part`, the next part of this session (see
+    /// [`ScanSession::first_target`]), onto it: its targets, and whether more
+    /// follow, and its span. Gives `part` back when it is not that part.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let targets = vec!["{}"; scanhist::TARGETS_PER_PART + 1].join(",");
+    /// let input = format!(r#"{{"value": [{{"sessionId": "s", "scannedTargets": [{targets}]}}]}}"#);
+    /// let (mut storage, mut parts) = (String::new(), 0);
+    /// let mut whole: Option<scanhist::ScanSession> = None;
+    /// scanhist::read_each(input.as_bytes(), &Default::default(), &mut storage, |part| {
+    ///     parts += 1;
+    ///     match &mut whole {
+    ///         Some(session) => session.join(part).expect("the next part"),
+    ///         None => whole = Some(part),
+    ///     }
+    /// })?;
+    /// assert_eq!(parts, 2);
+    /// assert_eq!(whole.unwrap().targets.unwrap().len(), scanhist::TARGETS_PER_PART + 1);
+    /// # Ok::<(), scanhist::RepairError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `part`, when this session has no more targets to come or `part`'s do
+    /// not follow its own.
+    // The part given back is as large as a session, once a part at most.
+    #[allow(clippy::result_large_err)]
+    pub fn join(&mut self, part: ScanSession<'a>) -> Result<(), ScanSession<'a>> {
+        let listed = self.first_target + self.targets.as_ref().map_or(0, Vec::len);
+        if !self.more_targets || part.first_target != listed {
+            return Err(part);
+        }
+        self.targets.get_or_insert_default().extend(part.targets.into_iter().flatten());
+        self.more_targets = part.more_targets;
+        self.span = part.span;
+        Ok(())
+    }
+
+    /// About how much memory the session holds: itself and its targets, not
+    /// the text they own. What holds sessions is bounded by this.
+    pub(crate) fn held_bytes(&self) -> usize {
+        mem::size_of::<Self>() + self.targets.as_ref().map_or(0, |t| t.len() * mem::size_of::<ScannedTarget<'_>>())
     }
 }
 
