@@ -385,3 +385,40 @@ fn nesting_too_deep_after_parts_keeps_their_rows_and_says_where() {
     assert!(rows > 10_000 && rows < 24_000, "{rows} rows");
     assert!(stderr.contains(&format!("{name}:24001:513: error: nesting deeper than 512 levels\n")), "{stderr}");
 }
+
+/// A response of a session with `targets` targets, its fields before or after
+/// the list, and a session without targets.
+fn long_session(targets: usize, list_first: bool) -> String {
+    let list: Vec<String> = (0..targets)
+        .map(|i| format!(r#"{{"ip": "10.{}.{}.{}", "hostname": "host-{i}"}}"#, i >> 16, i >> 8 & 255, i & 255))
+        .collect();
+    let list = format!(r#""scannedTargets": [{}]"#, list.join(",\n"));
+    let fields = r#""sessionId": "s", "scanStatus": "Success""#;
+    let session = if list_first { format!("{{{list}, {fields}}}") } else { format!("{{{fields}, {list}}}") };
+    format!("{{\"value\": [{session}, {{\"sessionId\": \"t\"}}]}}\n")
+}
+
+#[test]
+fn a_long_target_list_is_written_as_one_session() {
+    let dir = tempfile::tempdir().unwrap();
+    // Typed whole, written alongside typing (over 1 MiB), and checked on a second thread (over 4 MiB).
+    for (targets, list_first) in [(3_000, true), (40_000, false), (120_000, true)] {
+        let text = long_session(targets, list_first);
+        let (name, (code, stdout, stderr)) = convert_saved(&dir, "long.json", &text);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout == rows_written_inline(&text, &name), "{targets} targets: the rows differ from the library's");
+        let rows = csv_rows(&stdout);
+        assert_eq!(rows.len(), targets + 1);
+        assert_eq!(
+            (&rows[targets - 1][1], &rows[targets - 1][5], &rows[targets - 1][10]),
+            ("s", "Success", &*(targets - 1).to_string())
+        );
+        let summary =
+            format!("scanhist: 1 input, 2 sessions, {} rows; 0 repairs; 0 errors, 0 warnings, 0 notes\n", targets + 1);
+        assert!(stderr.ends_with(&summary), "{stderr}");
+        let (code, stdout, _) = run(&["convert", "--level", "session", &name]);
+        assert_eq!(code, 0);
+        let rows = csv_rows(&stdout);
+        assert_eq!(rows.iter().map(|row| row[10].to_owned()).collect::<Vec<_>>(), [targets.to_string(), String::new()]);
+    }
+}
