@@ -702,6 +702,7 @@ impl<'t> Decoder<'t, '_, '_> {
             self.record_member(cursor, &mut session, key, &mut state, location)?;
         }
         if let Some(list) = state.later {
+            // The list's place among the findings was counted among all of them.
             self.later_targets(&mut session, list, location, start, 0)?;
         }
         session.span = self.span(&(start..cursor.position()));
