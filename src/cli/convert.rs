@@ -168,8 +168,8 @@ const BATCH_HELD: usize = 128 << 10;
 /// Batches that may wait for the writer: as many as [`TYPED_AHEAD`] of input
 /// makes. The sessions held while a large input is checked all go to the
 /// writer when the check passes; a queue this long takes them at once (unless
-/// they are small enough to fill batches by count), so typing goes on
-/// meanwhile, and holds no more than was held.
+/// what they hold, rather than their input, fills the batches), so typing
+/// goes on meanwhile, and holds no more than was held.
 const QUEUED_BATCHES: usize = TYPED_AHEAD / BATCH_BYTES;
 
 /// Repairs, types and writes one input, logging what it finds.
