@@ -7,7 +7,7 @@ use std::thread::{self, ScopedJoinHandle};
 use crate::decode::{decode, Decoded};
 use crate::diagnostic::Diagnostic;
 use crate::json;
-use crate::record::{decode_checked, decode_text, for_each_checked, for_each_in_text, Records, ScanSession};
+use crate::record::{decode_checked, decode_text, for_each_checked, for_each_in_text, Extra, Records, ScanSession};
 use crate::repair::{repair_decoded, RepairError, RepairOptions, Repaired};
 
 /// Reads saved responses: repairs `input` only where it needs it, and types
@@ -140,13 +140,26 @@ pub fn read_each_with<'a>(
     storage: &'a mut String,
     on_session: &mut dyn FnMut(ScanSession<'a>),
 ) -> Result<(Repaired<'a>, Vec<Diagnostic>), RepairError> {
-    let decoded = match read_strict(input, options, typed_whole, on_session) {
+    read_each_keeping(input, options, typed_whole, Extra::Kept, storage, on_session)
+}
+
+/// [`read_each_with`], keeping the values of keys scanhist does not know in
+/// `extra`, or not (`scanhist convert`, whose rows do not show them).
+pub(crate) fn read_each_keeping<'a>(
+    input: &'a [u8],
+    options: &RepairOptions,
+    typed_whole: usize,
+    extra: Extra,
+    storage: &'a mut String,
+    on_session: &mut dyn FnMut(ScanSession<'a>),
+) -> Result<(Repaired<'a>, Vec<Diagnostic>), RepairError> {
+    let decoded = match read_strict(input, options, typed_whole, extra, on_session) {
         Ok(read) => return Ok(read),
         Err(decoded) => decoded,
     };
     let mut repaired = repair_decoded(input, decoded, options)?;
     let text = repaired.store_text(storage);
-    let diagnostics = for_each_in_text(&repaired, text, on_session);
+    let diagnostics = for_each_in_text(&repaired, text, extra, on_session);
     Ok((repaired, diagnostics))
 }
 
@@ -159,6 +172,7 @@ pub(crate) fn read_strict<'a>(
     input: &'a [u8],
     options: &RepairOptions,
     typed_whole: usize,
+    extra: Extra,
     on_session: &mut dyn FnMut(ScanSession<'a>),
 ) -> Result<(Repaired<'a>, Vec<Diagnostic>), Decoded<'a>> {
     let decoded = decode(input);
@@ -181,7 +195,7 @@ pub(crate) fn read_strict<'a>(
             state: State::Holding,
             on_session: &mut *on_session,
         };
-        let typed = for_each_checked(&strict, text, options.max_depth, lenient, |session| gate.pass(session));
+        let typed = for_each_checked(&strict, text, options.max_depth, lenient, extra, |session| gate.pass(session));
         gate.settle(typed.is_some());
         // Only sessions that went on count; a shut gate sends the input to repair.
         typed.filter(|_| gate.state == State::Open)

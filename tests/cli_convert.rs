@@ -387,13 +387,17 @@ fn nesting_too_deep_after_parts_keeps_their_rows_and_says_where() {
 }
 
 /// A response of a session with `targets` targets, its fields before or after
-/// the list, and a session without targets.
+/// the list, and a session without targets; keys scanhist does not know in
+/// the session and in every tenth target, which no row shows.
 fn long_session(targets: usize, list_first: bool) -> String {
     let list: Vec<String> = (0..targets)
-        .map(|i| format!(r#"{{"ip": "10.{}.{}.{}", "hostname": "host-{i}"}}"#, i >> 16, i >> 8 & 255, i & 255))
+        .map(|i| {
+            let unknown = if i % 10 == 0 { r#", "vendor": {"model": ["x", 1]}"# } else { "" };
+            format!(r#"{{"ip": "10.{}.{}.{}", "hostname": "host-{i}"{unknown}}}"#, i >> 16, i >> 8 & 255, i & 255)
+        })
         .collect();
     let list = format!(r#""scannedTargets": [{}]"#, list.join(",\n"));
-    let fields = r#""sessionId": "s", "scanStatus": "Success""#;
+    let fields = r#""sessionId": "s", "tags": ["a", {"b": null}], "scanStatus": "Success""#;
     let session = if list_first { format!("{{{list}, {fields}}}") } else { format!("{{{fields}, {list}}}") };
     format!("{{\"value\": [{session}, {{\"sessionId\": \"t\"}}]}}\n")
 }

@@ -16,8 +16,8 @@ use super::{bulk_stdout, ignore_broken_pipe, read_input, ExitStatus, Input, PART
 use crate::decode::Decoded;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::emit::{EmitOptions, Format, Level, RowWriter};
-use crate::read::{read_each, read_strict, TYPED_AHEAD, TYPED_WHOLE};
-use crate::record::{for_each_session, DurationFormat, ScanSession};
+use crate::read::{read_each_keeping, read_strict, TYPED_AHEAD, TYPED_WHOLE};
+use crate::record::{for_each_in_text, DurationFormat, Extra, ScanSession};
 use crate::repair::{repair_decoded_in_parts, repair_in_parts, RepairError, RepairOptions, Repaired};
 use crate::span::LineIndex;
 
@@ -180,18 +180,18 @@ fn convert_one<W: Write + Send, L: Write>(
     log: &mut L,
     tally: &mut Tally,
 ) -> io::Result<()> {
-    // Rows are written as sessions are typed; no record outlives its rows.
+    // Rows are written as sessions are typed; no record outlives its rows,
+    // and none keeps the values of unknown keys, which no row shows.
     let options = RepairOptions { max_depth };
     if input.bytes.len() < WRITTEN_ALONGSIDE {
         let mut storage = String::new();
         let mut written = Ok(());
-        let read = read_each(&input.bytes, &options, &mut storage, |session| {
-            write_session(rows, &input.name, &session, &mut written, tally);
-        });
+        let mut write = |session: ScanSession<'_>| write_session(rows, &input.name, &session, &mut written, tally);
+        let read = read_each_keeping(&input.bytes, &options, TYPED_WHOLE, Extra::Skipped, &mut storage, &mut write);
         return log_read(input, read, written, log, tally);
     }
     let (read, written) = written_alongside(rows, &input.name, tally, |on_session| {
-        read_strict(&input.bytes, &options, TYPED_WHOLE, on_session)
+        read_strict(&input.bytes, &options, TYPED_WHOLE, Extra::Skipped, on_session)
     });
     match read {
         Ok(read) => log_read(input, Ok(read), written, log, tally),
@@ -261,8 +261,9 @@ fn convert_in_parts<W: Write + Send, L: Write>(
     let index = LineIndex::of_decoded(&input.bytes, decoded.encoding, &decoded.source_map);
     let mut written = Ok(());
     let mut convert_part = |part: Repaired<'_>| {
-        let (diagnostics, part_written) =
-            written_alongside(rows, &input.name, tally, |on_session| for_each_session(&part, on_session));
+        let (diagnostics, part_written) = written_alongside(rows, &input.name, tally, |on_session| {
+            for_each_in_text(&part, part.text(), Extra::Skipped, on_session)
+        });
         match part_written.and_then(|()| log_findings(input, &part, &index, &diagnostics, log, tally)) {
             Ok(()) => ControlFlow::Continue(()),
             Err(error) => {

@@ -66,16 +66,26 @@ pub(crate) fn decode_text<'t>(repaired: &Repaired<'_>, text: &'t str) -> Records
 /// list is long comes in parts (see [`ScanSession::first_target`]). Returns
 /// the diagnostics.
 pub fn for_each_session<'r>(repaired: &'r Repaired<'_>, on_session: impl FnMut(ScanSession<'r>)) -> Vec<Diagnostic> {
-    for_each_in_text(repaired, repaired.text(), on_session)
+    for_each_in_text(repaired, repaired.text(), Extra::Kept, on_session)
 }
 
-/// [`for_each_session`] where `text`, `repaired`'s text, may outlive `repaired`.
+/// What becomes of the values of keys scanhist does not know, which no row
+/// shows: kept in `extra`, or checked and skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Extra {
+    Kept,
+    Skipped,
+}
+
+/// [`for_each_session`] where `text`, `repaired`'s text, may outlive
+/// `repaired`, keeping unknown keys' values or not.
 pub(crate) fn for_each_in_text<'t>(
     repaired: &Repaired<'_>,
     text: &'t str,
+    extra: Extra,
     on_session: impl FnMut(ScanSession<'t>),
 ) -> Vec<Diagnostic> {
-    decode_with(repaired, text, &mut Stream(on_session))
+    decode_with(repaired, text, &mut Stream { on_session, extra })
 }
 
 fn decode_with<'t>(repaired: &Repaired<'_>, text: &'t str, sink: &mut dyn Sink<'t>) -> Vec<Diagnostic> {
@@ -115,9 +125,10 @@ pub(crate) fn for_each_checked<'t>(
     text: &'t str,
     max_depth: usize,
     lenient: bool,
+    extra: Extra,
     on_session: impl FnMut(ScanSession<'t>),
 ) -> Option<(Vec<Diagnostic>, Vec<Lenience<'t>>)> {
-    checked_with(strict, text, max_depth, lenient, &mut Stream(on_session))
+    checked_with(strict, text, max_depth, lenient, &mut Stream { on_session, extra })
 }
 
 fn checked_with<'t>(
@@ -141,6 +152,9 @@ trait Sink<'r> {
     /// Whether a session with a long target list may come in parts (see
     /// [`ScanSession::first_target`]); otherwise each comes whole.
     fn takes_parts(&self) -> bool;
+    /// Whether the values of keys scanhist does not know are kept, in
+    /// `extra`; otherwise they are checked and skipped.
+    fn keeps_extra(&self) -> bool;
     fn session(&mut self, session: ScanSession<'r>);
     /// An envelope ends; the sessions since the last one were its own.
     fn envelope(&mut self, context: Option<String>, next_link: Option<String>, span: Span);
@@ -156,6 +170,10 @@ impl<'r> Sink<'r> for Collect<'r> {
         false
     }
 
+    fn keeps_extra(&self) -> bool {
+        true
+    }
+
     fn session(&mut self, session: ScanSession<'r>) {
         self.sessions.push(session);
     }
@@ -166,15 +184,22 @@ impl<'r> Sink<'r> for Collect<'r> {
     }
 }
 
-struct Stream<F>(F);
+struct Stream<F> {
+    on_session: F,
+    extra: Extra,
+}
 
 impl<'r, F: FnMut(ScanSession<'r>)> Sink<'r> for Stream<F> {
     fn takes_parts(&self) -> bool {
         true
     }
 
+    fn keeps_extra(&self) -> bool {
+        self.extra == Extra::Kept
+    }
+
     fn session(&mut self, session: ScanSession<'r>) {
-        (self.0)(session);
+        (self.on_session)(session);
     }
 
     fn envelope(&mut self, _: Option<String>, _: Option<String>, _: Span) {}
@@ -472,9 +497,19 @@ impl<'t> Decoder<'t, '_, '_> {
         RawJson::new(&self.text[range])
     }
 
-    /// Skips the value at the cursor and keeps it whole.
-    fn skip_raw(&self, cursor: &mut Cursor<'t>) -> json::Result<RawJson> {
-        Ok(self.raw(skip_kept(cursor)?))
+    /// Skips the value of an unknown key at the cursor, kept whole in `extra`
+    /// when the sink keeps such values.
+    fn skip_extra(
+        &self,
+        cursor: &mut Cursor<'t>,
+        extra: &mut Vec<(String, RawJson)>,
+        key: Cow<'_, str>,
+    ) -> json::Result<()> {
+        let range = skip_kept(cursor)?;
+        if self.sink.keeps_extra() {
+            extra.push((key.into_owned(), self.raw(range)));
+        }
+        Ok(())
     }
 
     /// Types one document. A syntax error stops it: when checking, it is
@@ -581,7 +616,9 @@ impl<'t> Decoder<'t, '_, '_> {
                 if let Value::String(text) = field.value {
                     *envelope_field = Some(text.decode().into_owned());
                 }
-                session.extra.push((key.into_owned(), self.raw(field.span)));
+                if self.sink.keeps_extra() {
+                    session.extra.push((key.into_owned(), self.raw(field.span)));
+                }
                 continue;
             }
             // Members of a record count their keys themselves. Its targets
@@ -749,9 +786,7 @@ impl<'t> Decoder<'t, '_, '_> {
         let found = lookup(SESSION_KEYS, &key);
         key_read(cursor, written, found.and_then(|(_, exact)| exact), &mut state.seen)?;
         let Some((name, _)) = found else {
-            let raw = self.skip_raw(cursor)?;
-            session.extra.push((key.into_owned(), raw));
-            return Ok(());
+            return self.skip_extra(cursor, &mut session.extra, key);
         };
         if name == SessionKey::Targets {
             // The last list a record has is its list.
@@ -931,10 +966,7 @@ impl<'t> Decoder<'t, '_, '_> {
                             let field = read_value(cursor)?;
                             self.target_field(target, name, &field, &key, location, |text| text);
                         }
-                        None => {
-                            let raw = self.skip_raw(cursor)?;
-                            target.extra.push((key.into_owned(), raw));
-                        }
+                        None => self.skip_extra(cursor, &mut target.extra, key)?,
                     }
                 }
                 target.span = self.span(&(start..cursor.position()));
@@ -982,10 +1014,11 @@ impl<'t> Decoder<'t, '_, '_> {
                     let own = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
                     self.target_field(&mut target, name, &field, key, location, own);
                 }
-                None => {
+                None if self.sink.keeps_extra() => {
                     let json = serde_json::to_string(value).expect("a string serializes");
                     target.extra.push((key.to_owned(), RawJson::new(json)));
                 }
+                None => {}
             }
         }
         Some(target)
