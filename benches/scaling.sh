@@ -55,9 +55,15 @@ empty_targets() {
 { printf '{"value":[{"sessionId":"s","scannedTargets":['; empty_targets 1000000; printf ']}]}\n'; } > "$P/empty-targets.json"
 { printf '{"value":[{"scannedTargets":['; empty_targets 1000000; printf '],"sessionId":"s"}]}\n'; } > "$P/empty-targets-first.json"
 { printf '{"value":[{"sessionId":"s","scannedTargets":['; empty_targets 10000000; printf ']}]}\n'; } > "$P/empty-targets-10m.json"
-# 1,000,000 keys scanhist does not know in one record (`"k0":0,…`): each kept
-# with its value, and remembered to find a repeat (What remains in BENCHMARKS.md).
-{ printf '{"value":[{"sessionId":"s",'; seq 0 999999 | sed 's/.*/"k&":0/' | paste -sd,; printf '}]}\n'; } > "$P/unknown-keys.json"
+# 1,000,000 and 2,000,000 keys scanhist does not know in one record
+# (`"k0":0,…`), each remembered to find a repeat (What remains in BENCHMARKS.md).
+unknown_keys() {
+    printf '{"value":[{"sessionId":"s",'
+    seq 0 $(($1 - 1)) | sed 's/.*/"k&":0/' | paste -sd,
+    printf '}]}\n'
+}
+unknown_keys 1000000 > "$P/unknown-keys.json"
+unknown_keys 2000000 > "$P/unknown-keys-2m.json"
 
 # Median seconds of `scanhist convert ARGS -o /dev/null` (-i: an input that
 # fails, as the deep one does, is timed too).
@@ -105,7 +111,8 @@ for entry in \
     "1,000,000 empty targets in one session:$P/empty-targets.json" \
     "the same, the list before the session's fields:$P/empty-targets-first.json" \
     "10,000,000 empty targets in one session:$P/empty-targets-10m.json" \
-    "1,000,000 unknown keys in one record:$P/unknown-keys.json"; do
+    "1,000,000 unknown keys in one record:$P/unknown-keys.json" \
+    "2,000,000 unknown keys in one record:$P/unknown-keys-2m.json"; do
     name=${entry%%:*}
     file=${entry#*:}
     size=$(bytes "$file")
