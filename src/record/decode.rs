@@ -111,38 +111,50 @@ pub(crate) fn decode_checked<'t>(
     max_depth: usize,
 ) -> Option<(Records<'t>, Vec<Lenience<'t>>)> {
     let mut collect = Collect { envelopes: Vec::new(), sessions: Vec::new() };
-    let (diagnostics, passed) = checked_with(strict, text, max_depth, true, &mut collect)?;
+    let (diagnostics, passed) = checked_with(strict, text, max_depth, Check::Whole, &mut collect)?;
     Some((Records { envelopes: collect.envelopes, diagnostics }, passed))
 }
 
-/// [`decode_checked`], handing each session to `on_session` as it is typed;
-/// `lenient` says whether the check lets the documented sample's damage
-/// pass (where a second thread checks the input meanwhile, it is strict, as
-/// that check is). When the text turns out not to pass, the sessions already
-/// handed over are of its beginning, and the result is `None`.
+/// How much of the text typing checks as it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// All of it, letting the documented sample's damage pass, as
+    /// [`decode_checked`] does: typing is the only check.
+    Whole,
+    /// All of it strictly but repeated keys, where a check of the whole
+    /// input on a second thread finds those, and only that check's word
+    /// lets a session go on: an object's keys are remembered once, there.
+    ButRepeatedKeys,
+}
+
+/// [`decode_checked`], handing each session to `on_session` as it is typed,
+/// checking as `check` says. When the text turns out not to pass, the
+/// sessions already handed over are of its beginning, and the result is
+/// `None`.
 pub(crate) fn for_each_checked<'t>(
     strict: &Repaired<'_>,
     text: &'t str,
     max_depth: usize,
-    lenient: bool,
+    check: Check,
     extra: Extra,
     on_session: impl FnMut(ScanSession<'t>),
 ) -> Option<(Vec<Diagnostic>, Vec<Lenience<'t>>)> {
-    checked_with(strict, text, max_depth, lenient, &mut Stream { on_session, extra })
+    checked_with(strict, text, max_depth, check, &mut Stream { on_session, extra })
 }
 
 fn checked_with<'t>(
     strict: &Repaired<'_>,
     text: &'t str,
     max_depth: usize,
-    lenient: bool,
+    check: Check,
     sink: &mut dyn Sink<'t>,
 ) -> Option<(Vec<Diagnostic>, Vec<Lenience<'t>>)> {
     let [range] = strict.document_ranges() else {
         return None;
     };
     let mut decoder = Decoder::new(strict, text, Some(max_depth), sink);
-    decoder.lenient = lenient;
+    decoder.lenient = check == Check::Whole;
+    decoder.unique_keys = check == Check::Whole;
     decoder.document(range.clone()).ok()?;
     Some((decoder.diagnostics, decoder.passed))
 }
@@ -216,6 +228,8 @@ struct Decoder<'t, 'm, 's> {
     /// Whether that check lets the documented sample's damage pass
     /// (trailing commas, runs of targets); what it let pass goes to `passed`.
     lenient: bool,
+    /// Whether that check finds repeated keys (see [`Check`]).
+    unique_keys: bool,
     passed: Vec<Lenience<'t>>,
     sink: &'s mut dyn Sink<'t>,
     diagnostics: Vec<Diagnostic>,
@@ -477,7 +491,17 @@ const NEXT_LINK_KEYS: [&str; 2] = ["@odata.nextLink", "odata.nextLink"];
 
 impl<'t, 'm, 's> Decoder<'t, 'm, 's> {
     fn new(repaired: &'m Repaired<'_>, text: &'t str, check: Option<usize>, sink: &'s mut dyn Sink<'t>) -> Self {
-        Decoder { repaired, text, check, lenient: false, passed: Vec::new(), sink, diagnostics: Vec::new(), run: None }
+        Decoder {
+            repaired,
+            text,
+            check,
+            lenient: false,
+            unique_keys: false,
+            passed: Vec::new(),
+            sink,
+            diagnostics: Vec::new(),
+            run: None,
+        }
     }
 }
 
@@ -517,7 +541,10 @@ impl<'t> Decoder<'t, '_, '_> {
     fn document(&mut self, range: Range<usize>) -> json::Result<()> {
         let mut cursor = Cursor::new(self.text, range.clone());
         if let Some(max_depth) = self.check {
-            cursor = cursor.max_depth(max_depth).unique_keys();
+            cursor = cursor.max_depth(max_depth);
+            if self.unique_keys {
+                cursor = cursor.unique_keys();
+            }
             if self.lenient {
                 cursor = cursor.lenient();
             }

@@ -14,7 +14,7 @@ use std::fmt;
 use std::mem;
 use std::net::IpAddr;
 
-pub(crate) use decode::{decode_checked, decode_text, for_each_checked, for_each_in_text, Extra};
+pub(crate) use decode::{decode_checked, decode_text, for_each_checked, for_each_in_text, Check, Extra};
 pub use decode::{decode_records, for_each_session, Records};
 pub use time::{DurationFormat, ScanDuration, TimeNote, Timestamp};
 
