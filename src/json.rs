@@ -161,18 +161,26 @@ impl<'a> KeySet<'a> {
 /// The key, as written, whose content starts at `start` of `text`: a string
 /// a cursor has read, so that its closing quote is there.
 fn key_at(text: &str, start: usize) -> Str<'_> {
-    let bytes = text.as_bytes();
-    let (mut end, mut escaped) = (start, false);
-    while let Some(found) = bytes.get(end..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
-        end += found;
-        if bytes[end] == b'"' {
-            return Str { raw: &text[start..end], escaped };
+    match closing_quote(text.as_bytes(), start) {
+        Some((end, escaped)) => Str { raw: &text[start..end], escaped },
+        // Not reached for a key the cursor read; the rest of the text stands in.
+        None => Str { raw: &text[start..], escaped: true },
+    }
+}
+
+/// Where the string whose content starts at `start` of `bytes` closes, and
+/// whether an escape comes before: the first quote not escaped, found
+/// without checking anything else. `None` when the bytes end first.
+fn closing_quote(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
+    let (mut at, mut escaped) = (start, false);
+    loop {
+        at += memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
+        if bytes[at] == b'"' {
+            return Some((at, escaped));
         }
         escaped = true;
-        end += 2;
+        at += 2;
     }
-    // Not reached for a key the cursor read; the rest of the text stands in.
-    Str { raw: &text[start..], escaped }
 }
 
 impl Frame<'_> {
@@ -773,14 +781,7 @@ pub(crate) fn plain_run(bytes: &[u8]) -> usize {
 pub(crate) fn member_follows(bytes: &[u8], mut pos: usize, mut depth: usize) -> Option<bool> {
     while let Some(&b) = bytes.get(pos) {
         match b {
-            b'"' => loop {
-                // To the closing quote, past escaped characters.
-                pos += 1 + memchr::memchr2(b'"', b'\\', bytes.get(pos + 1..)?)?;
-                if bytes[pos] == b'"' {
-                    break;
-                }
-                pos += 1;
-            },
+            b'"' => pos = closing_quote(bytes, pos + 1)?.0,
             b'{' | b'[' => depth += 1,
             b'}' | b']' => match depth.checked_sub(1) {
                 Some(outer) => depth = outer,
