@@ -73,9 +73,9 @@ pub(crate) const TYPED_AHEAD: usize = 32 << 20;
 
 /// At most this much of sessions and their targets is held, whatever their
 /// input: a response of records of a few bytes each (`{"sessionId":"t"}`,
-/// 18 bytes to a 256-byte session) would be held at 14 times its size. Sessions with
-/// targets (about 1.3 KB of input each in the benchmark corpus) come to this
-/// much only past [`TYPED_AHEAD`] of input.
+/// 18 bytes to a 256-byte session) would be held at 14 times its size.
+/// Sessions with targets (about 1.3 KB of input each in the benchmark
+/// corpus) come to this much only past [`TYPED_AHEAD`] of input.
 const HELD_BYTES: usize = 16 << 20;
 
 /// [`read`] for inputs of any size: hands each session to `on_session`
@@ -88,9 +88,10 @@ const HELD_BYTES: usize = 16 << 20;
 /// known to be valid only at its end, sessions typed before then are held;
 /// a second thread checks the input meanwhile (faster than typing it, and
 /// alone in looking for repeated keys), and once it passes the held
-/// sessions are handed on and the rest follow as they come. Input of up to 4 MiB is typed whole before its sessions go
-/// on, with no second thread, and then, as in [`read`], the documented
-/// sample's damage is typed in that one pass too; should it hold more
+/// sessions are handed on and the rest follow as they come. Input of up to
+/// 4 MiB is typed whole before its sessions go on, with no second thread,
+/// and then, as in [`read`], the documented sample's damage is typed in that
+/// one pass too; should it hold more
 /// than 16 MiB of sessions (records or targets of a few bytes each), the
 /// input is checked then, and handed on as it is typed when strict; when
 /// not, it is typed again as other damaged input is, its sessions handed on
