@@ -152,9 +152,7 @@ fn checked_with<'t>(
     let [range] = strict.document_ranges() else {
         return None;
     };
-    let mut decoder = Decoder::new(strict, text, Some(max_depth), sink);
-    decoder.lenient = check == Check::Whole;
-    decoder.unique_keys = check == Check::Whole;
+    let mut decoder = Decoder::new(strict, text, Some((max_depth, check)), sink);
     decoder.document(range.clone()).ok()?;
     Some((decoder.diagnostics, decoder.passed))
 }
@@ -222,14 +220,12 @@ struct Decoder<'t, 'm, 's> {
     repaired: &'m Repaired<'m>,
     /// The text: strict JSON, or checked as it is read.
     text: &'t str,
-    /// `Some(max_depth)` when the text is not known to be strict JSON: the
-    /// cursor then checks it as it reads, and the first error stops typing.
-    check: Option<usize>,
-    /// Whether that check lets the documented sample's damage pass
-    /// (trailing commas, runs of targets); what it let pass goes to `passed`.
-    lenient: bool,
-    /// Whether that check finds repeated keys (see [`Check`]).
-    unique_keys: bool,
+    /// `Some((max_depth, what))` when the text is not known to be strict
+    /// JSON: the cursor then checks it as it reads, and the first error stops
+    /// typing. A [`Check::Whole`] check lets the documented sample's damage
+    /// pass (trailing commas, runs of targets); what it let pass goes to
+    /// `passed`.
+    check: Option<(usize, Check)>,
     passed: Vec<Lenience<'t>>,
     sink: &'s mut dyn Sink<'t>,
     diagnostics: Vec<Diagnostic>,
@@ -490,22 +486,23 @@ const CONTEXT_KEY: &str = "@odata.context";
 const NEXT_LINK_KEYS: [&str; 2] = ["@odata.nextLink", "odata.nextLink"];
 
 impl<'t, 'm, 's> Decoder<'t, 'm, 's> {
-    fn new(repaired: &'m Repaired<'_>, text: &'t str, check: Option<usize>, sink: &'s mut dyn Sink<'t>) -> Self {
-        Decoder {
-            repaired,
-            text,
-            check,
-            lenient: false,
-            unique_keys: false,
-            passed: Vec::new(),
-            sink,
-            diagnostics: Vec::new(),
-            run: None,
-        }
+    fn new(
+        repaired: &'m Repaired<'_>,
+        text: &'t str,
+        check: Option<(usize, Check)>,
+        sink: &'s mut dyn Sink<'t>,
+    ) -> Self {
+        Decoder { repaired, text, check, passed: Vec::new(), sink, diagnostics: Vec::new(), run: None }
     }
 }
 
 impl<'t> Decoder<'t, '_, '_> {
+    /// Whether the text is checked as a whole, letting the documented
+    /// sample's damage pass.
+    fn lenient(&self) -> bool {
+        matches!(self.check, Some((_, Check::Whole)))
+    }
+
     /// The original input span of `range` of the repaired text.
     fn span(&self, range: &Range<usize>) -> Span {
         self.repaired.input_span(Span::new(range.start, range.end))
@@ -540,13 +537,10 @@ impl<'t> Decoder<'t, '_, '_> {
     /// returned; otherwise it is reported, for the text was meant to be strict.
     fn document(&mut self, range: Range<usize>) -> json::Result<()> {
         let mut cursor = Cursor::new(self.text, range.clone());
-        if let Some(max_depth) = self.check {
+        if let Some((max_depth, check)) = self.check {
             cursor = cursor.max_depth(max_depth);
-            if self.unique_keys {
-                cursor = cursor.unique_keys();
-            }
-            if self.lenient {
-                cursor = cursor.lenient();
+            if check == Check::Whole {
+                cursor = cursor.unique_keys().lenient();
             }
         }
         let read = self.document_value(&mut cursor, &range).and_then(|()| cursor.finish());
@@ -787,7 +781,7 @@ impl<'t> Decoder<'t, '_, '_> {
     ) -> json::Result<()> {
         // Read once already, and checked then where the text is checked.
         let mut cursor = Cursor::new(self.text, list.range);
-        if self.lenient {
+        if self.lenient() {
             cursor = cursor.lenient();
         }
         let before = self.diagnostics.len();
