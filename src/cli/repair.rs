@@ -10,7 +10,7 @@ use super::render::{failure, notes, repairs, write_findings, Rendered};
 use super::{bulk_stdout, ignore_broken_pipe, read_input, ExitStatus, LogFormat, PART_BYTES};
 use crate::decode::{decode, Encoding};
 use crate::reformat::{reformat, Layout};
-use crate::repair::{repair_decoded_in_parts, Note, RepairError, RepairOptions, Repaired};
+use crate::repair::{repair_decoded_in_parts, Apply, Note, RepairError, RepairOptions, Repaired};
 use crate::span::LineIndex;
 
 #[derive(Debug, Args)]
@@ -46,6 +46,8 @@ pub(super) fn run(args: &RepairArgs) -> anyhow::Result<ExitStatus> {
     // One index for every part: a part's lookups continue from the last part's.
     let index = LineIndex::of_decoded(&input.bytes, decoded.encoding, &decoded.source_map);
     let mut output = Output::new(args);
+    // Text written as it is need not be held: each part's is written from its edits.
+    let apply = if output.layout.is_none() { Apply::WhenAsked } else { Apply::Now };
     // stderr is unbuffered; a log line per repair must not cost a write call each.
     let mut log = Log::start(args.log, &input.name, decoded.encoding, BufWriter::new(io::stderr().lock()))?;
     let mut write_part = |part: &Repaired<'_>| -> anyhow::Result<()> {
@@ -53,7 +55,7 @@ pub(super) fn run(args: &RepairArgs) -> anyhow::Result<ExitStatus> {
         Ok(log.part(part, &index)?)
     };
     let mut written = Ok(());
-    let repaired = repair_decoded_in_parts(&input.bytes, decoded, &options, PART_BYTES, &mut |part| {
+    let repaired = repair_decoded_in_parts(&input.bytes, decoded, &options, PART_BYTES, apply, &mut |part| {
         written = write_part(&part);
         if written.is_ok() {
             ControlFlow::Continue(())
@@ -91,7 +93,7 @@ impl Output {
             return Ok(());
         }
         let written = match self.layout {
-            None => self.out.write_all(part.text().as_bytes()),
+            None => part.write_text(&mut self.out),
             Some(layout) => part.documents().try_for_each(|document| {
                 reformat(document, layout, &mut self.out)?;
                 self.out.write_all(b"\n")

@@ -2,7 +2,9 @@
 //!
 //! The parser records edits as it goes, mostly in text order. Applying them is
 //! one pass that copies untouched text between edits, so the repaired text is a
-//! minimal edit of the input and costs time linear in its size.
+//! minimal edit of the input and costs time linear in its size. That pass may
+//! also be put off ([`Pending`]) and write the text out piece by piece instead
+//! of making it.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -19,7 +21,7 @@ pub(crate) struct Edit {
 }
 
 /// Where one applied edit sits in the input text and in the output.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Anchor {
     text_start: usize,
     text_end: usize,
@@ -112,54 +114,148 @@ impl Applied {
     /// The edits become the offset map's anchors in their own allocation, so
     /// at most one of the two is held beside the output: with a repair on
     /// every record they are the largest things held after the text.
-    pub fn new(text: &str, part: Range<usize>, mut edits: Vec<Edit>, documents: Vec<Document>) -> Applied {
-        debug_assert!(edits.iter().all(|e| part.start <= e.start && e.end <= part.end), "an edit outside its part");
-        let order = position_order(edits.len(), |i| edits[i].start);
-        // A document boundary lies after the edits before its offset, and after
-        // those at its offset recorded before it: count them in position order
-        // while the record order is known.
-        let edits_before = |offset: usize, recorded_before: usize| {
-            order.partition_point(|&i| {
-                let start = edits[i].start;
-                start < offset || (start == offset && i < recorded_before)
-            })
-        };
-        let boundaries: Vec<[(usize, usize); 2]> = documents
-            .into_iter()
-            .map(|d| [(d.start, edits_before(d.start, d.first_edit)), (d.end, edits_before(d.end, d.end_edit))])
-            .collect();
-        permute(&mut edits, order);
-
-        let inserted: usize = edits.iter().map(|e| e.insert.len()).sum();
-        let mut output = String::with_capacity(part.len() + inserted);
-        let mut cursor = part.start;
+    pub fn new(text: &str, part: Range<usize>, edits: Vec<Edit>, documents: Vec<Document>) -> Applied {
+        let (edits, boundaries) = in_position_order(part.clone(), edits, documents);
+        let mut output = String::with_capacity(output_len(&part, &edits));
+        let mut walk = Walk::from(part.start);
         // std collects the anchors into the edits' allocation, an anchor being
         // no larger than an edit (in-place iteration: an optimisation std makes
         // but does not promise; BENCHMARKS.md measures the memory it saves).
-        let anchors: Vec<Anchor> = edits
-            .into_iter()
-            .map(|edit| {
-                if edit.start > cursor {
-                    output.push_str(&text[cursor..edit.start]);
-                    cursor = edit.start;
-                }
-                let out_start = output.len();
-                output.push_str(&edit.insert);
-                let text_start = cursor;
-                cursor = cursor.max(edit.end);
-                Anchor { text_start, text_end: cursor, out_start, out_end: output.len() }
-            })
-            .collect();
-        output.push_str(&text[cursor..part.end]);
-
-        // After the first `k` edits, output and text differ as the k-th anchor says.
-        let to_output = |(offset, edits_before): (usize, usize)| match edits_before.checked_sub(1) {
-            // An offset inside deleted text maps to where the deletion ends in the output.
-            Some(last) => offset.saturating_sub(anchors[last].text_end) + anchors[last].out_end,
-            None => offset - part.start,
-        };
-        let documents = boundaries.into_iter().map(|[start, end]| to_output(start)..to_output(end)).collect();
+        let anchors: Vec<Anchor> =
+            edits.into_iter().map(|edit| walk.step(text, &edit, |piece| output.push_str(piece))).collect();
+        walk.finish(text, part.end, |piece| output.push_str(piece));
+        let documents = output_ranges(&anchors, part.start, boundaries);
         Applied { output, map: OutputMap { base: part.start, anchors, hint: Cell::new(0) }, documents }
+    }
+}
+
+/// Edits not yet applied to a part of the text, in position order: the
+/// output they make, written out or built only when it is asked for. Until
+/// then nothing the size of the part is held.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    part: Range<usize>,
+    edits: Vec<Edit>,
+}
+
+impl Pending {
+    /// `edits` (in record order, all inside `part`) to apply later, the offset
+    /// map of the output they will make, and where `documents` lie in it.
+    pub fn new(
+        part: Range<usize>,
+        edits: Vec<Edit>,
+        documents: Vec<Document>,
+    ) -> (Pending, OutputMap, Vec<Range<usize>>) {
+        let (edits, boundaries) = in_position_order(part.clone(), edits, documents);
+        let mut walk = Walk::from(part.start);
+        let anchors: Vec<Anchor> = edits.iter().map(|edit| walk.step_over(edit)).collect();
+        let documents = output_ranges(&anchors, part.start, boundaries);
+        let map = OutputMap { base: part.start, anchors, hint: Cell::new(0) };
+        (Pending { part, edits }, map, documents)
+    }
+
+    /// Hands `put` the output, piece by piece, in order: the untouched text
+    /// between edits and what each inserts.
+    pub fn pieces(&self, text: &str, mut put: impl FnMut(&str)) {
+        let mut walk = Walk::from(self.part.start);
+        for edit in &self.edits {
+            walk.step(text, edit, &mut put);
+        }
+        walk.finish(text, self.part.end, put);
+    }
+
+    /// The output, built whole.
+    pub fn output(&self, text: &str) -> String {
+        let mut output = String::with_capacity(output_len(&self.part, &self.edits));
+        self.pieces(text, |piece| output.push_str(piece));
+        output
+    }
+}
+
+/// At most how long the output of `edits` applied to `part` is.
+fn output_len(part: &Range<usize>, edits: &[Edit]) -> usize {
+    part.len() + edits.iter().map(|e| e.insert.len()).sum::<usize>()
+}
+
+/// `edits` in position order (ties in record order), and each document's
+/// boundaries with the number of those edits that come before each.
+fn in_position_order(
+    part: Range<usize>,
+    mut edits: Vec<Edit>,
+    documents: Vec<Document>,
+) -> (Vec<Edit>, Vec<[(usize, usize); 2]>) {
+    debug_assert!(edits.iter().all(|e| part.start <= e.start && e.end <= part.end), "an edit outside its part");
+    let order = position_order(edits.len(), |i| edits[i].start);
+    // A document boundary lies after the edits before its offset, and after
+    // those at its offset recorded before it: count them in position order
+    // while the record order is known.
+    let edits_before = |offset: usize, recorded_before: usize| {
+        order.partition_point(|&i| {
+            let start = edits[i].start;
+            start < offset || (start == offset && i < recorded_before)
+        })
+    };
+    let boundaries = documents
+        .into_iter()
+        .map(|d| [(d.start, edits_before(d.start, d.first_edit)), (d.end, edits_before(d.end, d.end_edit))])
+        .collect();
+    permute(&mut edits, order);
+    (edits, boundaries)
+}
+
+/// Where each pair of boundaries (a text offset and the number of edits
+/// applied before it) lies in the output the anchors describe.
+fn output_ranges(anchors: &[Anchor], part_start: usize, boundaries: Vec<[(usize, usize); 2]>) -> Vec<Range<usize>> {
+    // After the first `k` edits, output and text differ as the k-th anchor says.
+    let to_output = |(offset, edits_before): (usize, usize)| match edits_before.checked_sub(1) {
+        // An offset inside deleted text maps to where the deletion ends in the output.
+        Some(last) => offset.saturating_sub(anchors[last].text_end) + anchors[last].out_end,
+        None => offset - part_start,
+    };
+    boundaries.into_iter().map(|[start, end]| to_output(start)..to_output(end)).collect()
+}
+
+/// A pass over edits in position order, from the start of a part: where in
+/// the text it is and how long the output made so far is.
+struct Walk {
+    cursor: usize,
+    out_len: usize,
+}
+
+impl From<usize> for Walk {
+    fn from(part_start: usize) -> Walk {
+        Walk { cursor: part_start, out_len: 0 }
+    }
+}
+
+impl Walk {
+    /// Applies `edit`, handing `put` the untouched text before it and then
+    /// what it inserts; returns its anchor.
+    #[inline]
+    fn step(&mut self, text: &str, edit: &Edit, mut put: impl FnMut(&str)) -> Anchor {
+        if edit.start > self.cursor {
+            put(&text[self.cursor..edit.start]);
+        }
+        put(&edit.insert);
+        self.step_over(edit)
+    }
+
+    /// [`Walk::step`] without the output: only the anchor.
+    #[inline]
+    fn step_over(&mut self, edit: &Edit) -> Anchor {
+        if edit.start > self.cursor {
+            self.out_len += edit.start - self.cursor;
+            self.cursor = edit.start;
+        }
+        let (text_start, out_start) = (self.cursor, self.out_len);
+        self.out_len += edit.insert.len();
+        self.cursor = self.cursor.max(edit.end);
+        Anchor { text_start, text_end: self.cursor, out_start, out_end: self.out_len }
+    }
+
+    /// Hands `put` the untouched text after the last edit, up to `end`.
+    fn finish(self, text: &str, end: usize, mut put: impl FnMut(&str)) {
+        put(&text[self.cursor..end]);
     }
 }
 
@@ -225,18 +321,37 @@ mod tests {
         Edit { start, end, insert: Cow::Borrowed(insert) }
     }
 
+    /// `edits` applied whole, after checking that applying them later, from
+    /// [`Pending`], makes the same output, documents and map.
+    fn applied_both_ways(
+        text: &str,
+        part: Range<usize>,
+        edits: Vec<Edit>,
+        documents: impl Fn() -> Vec<Document>,
+    ) -> Applied {
+        let (pending, map, pending_documents) = Pending::new(part.clone(), edits.clone(), documents());
+        let applied = Applied::new(text, part, edits, documents());
+        let mut pieces = String::new();
+        pending.pieces(text, |piece| pieces.push_str(piece));
+        assert_eq!(pieces, applied.output);
+        assert_eq!(pending.output(text), applied.output);
+        assert_eq!(pending_documents, applied.documents);
+        assert_eq!((map.base, &map.anchors), (applied.map.base, &applied.map.anchors));
+        applied
+    }
+
     #[test]
     fn applies_out_of_order_edits_by_position_then_record_order() {
         let text = "a{b}c";
         // Recorded: delete 'b', insert ']' after '}', then '[' before '{'.
         let edits = vec![edit(2, 3, ""), edit(4, 4, "]"), edit(1, 1, "[")];
-        let applied = Applied::new(text, 0..text.len(), edits, Vec::new());
+        let applied = applied_both_ways(text, 0..text.len(), edits, Vec::new);
         assert_eq!(applied.output, "a[{}]c");
     }
 
     #[test]
     fn insertions_at_one_place_keep_record_order() {
-        let applied = Applied::new("x", 0..1, vec![edit(1, 1, ":"), edit(1, 1, "["), edit(1, 1, "]")], Vec::new());
+        let applied = applied_both_ways("x", 0..1, vec![edit(1, 1, ":"), edit(1, 1, "["), edit(1, 1, "]")], Vec::new);
         assert_eq!(applied.output, "x:[]");
     }
 
@@ -244,7 +359,7 @@ mod tests {
     fn maps_output_offsets_back_to_text() {
         let text = "{'a':1,}";
         let edits = vec![edit(1, 2, "\""), edit(3, 4, "\""), edit(6, 7, "")];
-        let applied = Applied::new(text, 0..text.len(), edits, Vec::new());
+        let applied = applied_both_ways(text, 0..text.len(), edits, Vec::new);
         assert_eq!(applied.output, "{\"a\":1}");
         let map = &applied.map;
         assert_eq!(map.to_text(0), 0);
@@ -258,11 +373,13 @@ mod tests {
     fn document_boundaries_separate_edits_by_record_order() {
         // A separator (edit 0) belongs before a document starting at 3; the
         // document's own insertion (edit 1) belongs inside it.
-        let documents = vec![
-            Document { start: 0, end: 2, first_edit: 0, end_edit: 0 },
-            Document { start: 3, end: 5, first_edit: 1, end_edit: 2 },
-        ];
-        let applied = Applied::new("[] .5", 0..5, vec![edit(2, 3, "\n"), edit(3, 3, "0")], documents);
+        let documents = || {
+            vec![
+                Document { start: 0, end: 2, first_edit: 0, end_edit: 0 },
+                Document { start: 3, end: 5, first_edit: 1, end_edit: 2 },
+            ]
+        };
+        let applied = applied_both_ways("[] .5", 0..5, vec![edit(2, 3, "\n"), edit(3, 3, "0")], documents);
         assert_eq!(applied.output, "[]\n0.5");
         assert_eq!(applied.documents, [0..2, 3..6]);
     }
@@ -270,10 +387,35 @@ mod tests {
     #[test]
     fn a_document_after_an_insertion_recorded_inside_it_starts_before_it() {
         // `[` recorded while the document was open, at its first byte: inside it.
-        let documents = vec![Document { start: 0, end: 2, first_edit: 0, end_edit: 2 }];
-        let applied = Applied::new("{},", 0..3, vec![edit(2, 3, ""), edit(0, 0, "[")], documents);
+        let documents = || vec![Document { start: 0, end: 2, first_edit: 0, end_edit: 2 }];
+        let applied = applied_both_ways("{},", 0..3, vec![edit(2, 3, ""), edit(0, 0, "[")], documents);
         assert_eq!(applied.output, "[{}");
         assert_eq!(applied.documents, [Range { start: 0, end: 3 }]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn edits_applied_later_make_what_edits_applied_now_make(
+            steps in proptest::collection::vec((0usize..5, 0usize..3, 0usize..4, proptest::option::weighted(0.2, 0usize..12)), 0..40),
+        ) {
+            // Edits mostly in text order, some recorded later at an earlier
+            // place; deletions may overlap the next edit.
+            let text = "{\"ab\": [1, 'x',], \"é\": {}},\n".repeat(3);
+            let mut at = 1;
+            let inserts = ["", ",", "]", "\"q\""];
+            let edits: Vec<Edit> = steps
+                .iter()
+                .filter_map(|&(step, deleted, insert, back)| {
+                    at += step;
+                    let start = at.saturating_sub(back.unwrap_or(0)).max(1);
+                    let end = (start + deleted).min(text.len());
+                    let on_chars = text.is_char_boundary(start) && text.is_char_boundary(end);
+                    on_chars.then(|| edit(start, end, inserts[insert]))
+                })
+                .filter(|e| e.end < text.len())
+                .collect();
+            applied_both_ways(&text, 1..text.len(), edits, Vec::new);
+        }
     }
 
     proptest::proptest! {

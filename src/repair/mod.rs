@@ -9,7 +9,9 @@ mod edits;
 mod parser;
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt;
+use std::io;
 use std::ops::{ControlFlow, Range};
 use std::sync::Arc;
 
@@ -244,23 +246,72 @@ pub struct Repaired<'a> {
     input: &'a [u8],
     encoding: Encoding,
     source_map: SourceMap,
-    text: Cow<'a, str>,
+    text: Text<'a>,
     documents: Vec<Range<usize>>,
     repairs: Vec<Repair>,
     notes: Vec<Note>,
     output_map: OutputMap,
 }
 
+/// Repaired text: made, or the edits that make it from the decoded text,
+/// applied when it is first asked for (see [`Apply`]).
+#[derive(Debug)]
+enum Text<'a> {
+    Made(Cow<'a, str>),
+    Pending { decoded: &'a str, edits: edits::Pending, made: OnceCell<String> },
+}
+
+impl<'a> Text<'a> {
+    fn into_cow(self) -> Cow<'a, str> {
+        match self {
+            Text::Made(text) => text,
+            Text::Pending { decoded, edits, made } => {
+                Cow::Owned(made.into_inner().unwrap_or_else(|| edits.output(decoded)))
+            }
+        }
+    }
+}
+
+/// When a part's edits become its text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Apply {
+    /// As the part is made: what reads the text reads it whole.
+    Now,
+    /// When the text is first asked for: [`Repaired::write_text`] writes it
+    /// from the edits, so a part that is only written out is never held whole.
+    WhenAsked,
+}
+
 impl<'a> Repaired<'a> {
     /// The repaired text: every document, in input order, each starting on a
     /// line of its own. Borrowed from the input when nothing changed.
     pub fn text(&self) -> &str {
-        &self.text
+        match &self.text {
+            Text::Made(text) => text,
+            Text::Pending { decoded, edits, made } => made.get_or_init(|| edits.output(decoded)),
+        }
+    }
+
+    /// Writes [`Repaired::text`] to `out`; text not made yet is written
+    /// from the edits, piece by piece, and not kept.
+    pub(crate) fn write_text(&self, out: &mut impl io::Write) -> io::Result<()> {
+        match &self.text {
+            Text::Pending { decoded, edits, made } if made.get().is_none() => {
+                let mut written = Ok(());
+                edits.pieces(decoded, |piece| {
+                    if written.is_ok() {
+                        written = out.write_all(piece.as_bytes());
+                    }
+                });
+                written
+            }
+            _ => out.write_all(self.text().as_bytes()),
+        }
     }
 
     /// Consumes the result, keeping only the repaired text.
     pub fn into_text(self) -> Cow<'a, str> {
-        self.text
+        self.text.into_cow()
     }
 
     /// The byte ranges of the documents in [`Repaired::text`], in order.
@@ -270,7 +321,8 @@ impl<'a> Repaired<'a> {
 
     /// Each document's strict JSON text, in order.
     pub fn documents(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.documents.iter().map(|range| &self.text[range.clone()])
+        let text = self.text();
+        self.documents.iter().map(move |range| &text[range.clone()])
     }
 
     /// Every repair, ordered by position in the input.
@@ -352,7 +404,7 @@ impl<'a> Repaired<'a> {
             input,
             encoding: decoded.encoding,
             source_map: decoded.source_map,
-            text: decoded.text,
+            text: Text::Made(decoded.text),
             documents: std::iter::once(start..end).collect(),
             repairs: decoded.repairs,
             notes: Vec::new(),
@@ -366,20 +418,21 @@ impl<'a> Repaired<'a> {
         if passed.is_empty() {
             return self;
         }
-        let (&Cow::Borrowed(text), [document]) = (&self.text, &self.documents[..]) else {
+        let (&Text::Made(Cow::Borrowed(text)), [document]) = (&self.text, &self.documents[..]) else {
             unreachable!("a lenient reading is of one document of borrowed text");
         };
         let (input, parsed) = (self.input, parser::parse_passed(text, document.clone(), passed));
         let Decoded { encoding, source_map, repairs: decoded_repairs, .. } = self.into_decoded();
         let to_input = |span: Span| source_map.span_to_input(input, span);
         let (repairs, notes) = findings(parsed.repairs, parsed.notes, decoded_repairs, to_input);
-        let (text, documents, output_map) = apply(text, parsed.range, parsed.edits, parsed.documents);
+        let (text, documents, output_map) = apply_when(Apply::Now, text, parsed.range, parsed.edits, parsed.documents);
         Repaired { input, encoding, source_map, text, documents, repairs, notes, output_map }
     }
 
     /// The decoded text a [`Repaired::strict`] was made from, back.
     pub(crate) fn into_decoded(self) -> Decoded<'a> {
-        Decoded { text: self.text, encoding: self.encoding, source_map: self.source_map, repairs: self.repairs }
+        let text = self.text.into_cow();
+        Decoded { text, encoding: self.encoding, source_map: self.source_map, repairs: self.repairs }
     }
 }
 
@@ -387,7 +440,7 @@ impl<'a> Repaired<'a> {
     /// Moves text the repair made into `storage`, so that what borrows the
     /// text may live as long as the input. Returns the text.
     pub(crate) fn store_text(&mut self, storage: &'a mut String) -> &'a str {
-        let text: &'a str = match std::mem::take(&mut self.text) {
+        let text: &'a str = match std::mem::replace(&mut self.text, Text::Made(Cow::Borrowed(""))).into_cow() {
             Cow::Borrowed(text) => text,
             Cow::Owned(text) => {
                 *storage = text;
@@ -395,7 +448,7 @@ impl<'a> Repaired<'a> {
                 storage
             }
         };
-        self.text = Cow::Borrowed(text);
+        self.text = Text::Made(Cow::Borrowed(text));
         text
     }
 }
@@ -442,15 +495,17 @@ pub fn repair_in_parts<'a>(
     part_bytes: usize,
     mut on_part: impl FnMut(Repaired<'a>) -> ControlFlow<()>,
 ) -> Result<(), RepairError> {
-    repair_decoded_in_parts(input, decode(input), options, part_bytes, &mut on_part)
+    repair_decoded_in_parts(input, decode(input), options, part_bytes, Apply::Now, &mut on_part)
 }
 
-/// [`repair_in_parts`] of text decoded already.
+/// [`repair_in_parts`] of text decoded already, each part's edits applied
+/// when `apply` says.
 pub(crate) fn repair_decoded_in_parts<'a>(
     input: &'a [u8],
     decoded: Decoded<'a>,
     options: &RepairOptions,
     part_bytes: usize,
+    apply: Apply,
     on_part: &mut dyn FnMut(Repaired<'a>) -> ControlFlow<()>,
 ) -> Result<(), RepairError> {
     let Cow::Borrowed(text) = decoded.text else {
@@ -469,7 +524,7 @@ pub(crate) fn repair_decoded_in_parts<'a>(
         let part_end = to_input(Span::point(part.range.end)).start;
         let earlier = std::iter::from_fn(|| decoded_repairs.next_if(|r| r.span.start < part_end));
         let (repairs, notes) = findings(part.repairs, part.notes, earlier, to_input);
-        let (text, documents, output_map) = apply(text, part.range, part.edits, part.documents);
+        let (text, documents, output_map) = apply_when(apply, text, part.range, part.edits, part.documents);
         on_part(Repaired {
             input,
             encoding,
@@ -504,6 +559,7 @@ pub(crate) fn repair_decoded<'a>(
         (Cow::Borrowed(_), documents, output_map) => (decoded.text, documents, output_map),
         (Cow::Owned(output), documents, output_map) => (Cow::Owned(output), documents, output_map),
     };
+    let text = Text::Made(text);
     Ok(Repaired {
         input,
         encoding: decoded.encoding,
@@ -558,6 +614,23 @@ fn apply(
         let applied = edits::Applied::new(text, range, edits, documents);
         (Cow::Owned(applied.output), applied.documents, applied.map)
     }
+}
+
+/// [`apply`], or, when `when` says so and there are edits, the edits to
+/// apply when the text is asked for.
+fn apply_when<'t>(
+    when: Apply,
+    text: &'t str,
+    range: Range<usize>,
+    edits: Vec<edits::Edit>,
+    documents: Vec<parser::Document>,
+) -> (Text<'t>, Vec<Range<usize>>, OutputMap) {
+    if when == Apply::WhenAsked && !edits.is_empty() {
+        let (edits, output_map, documents) = edits::Pending::new(range, edits, documents);
+        return (Text::Pending { decoded: text, edits, made: OnceCell::new() }, documents, output_map);
+    }
+    let (text, documents, output_map) = apply(text, range, edits, documents);
+    (Text::Made(text), documents, output_map)
 }
 
 /// Orders `repairs` by where they start, those at one place in the order
@@ -618,6 +691,60 @@ mod tests {
             let text = format!("{a} {b}");
             prop_assert_eq!(crate::json::check_documents(&text, 512), None);
         }
+    }
+
+    /// The parts of `input`, their edits applied as `apply` says.
+    fn parts(input: &[u8], part_bytes: usize, apply: Apply) -> Vec<Repaired<'_>> {
+        let mut parts = Vec::new();
+        let _ =
+            repair_decoded_in_parts(input, decode(input), &RepairOptions::default(), part_bytes, apply, &mut |part| {
+                parts.push(part);
+                ControlFlow::Continue(())
+            });
+        parts
+    }
+
+    proptest! {
+        #[test]
+        fn parts_applied_when_asked_are_the_parts_applied_now(
+            fragments in prop::collection::vec(
+                prop::sample::select(vec!["{", "}", "[", "]", ",", ":", "\"a\"", "'b'", "1", "NaN", "// c\n", "\n", " ", "é", "x"]),
+                0..60,
+            ),
+            part_bytes in 0usize..40,
+        ) {
+            let input = fragments.concat();
+            let now = parts(input.as_bytes(), part_bytes, Apply::Now);
+            let asked = parts(input.as_bytes(), part_bytes, Apply::WhenAsked);
+            prop_assert_eq!(asked.len(), now.len());
+            for (asked, now) in asked.iter().zip(&now) {
+                let mut written = Vec::new();
+                asked.write_text(&mut written).unwrap();
+                prop_assert_eq!(String::from_utf8(written).unwrap(), now.text());
+                prop_assert_eq!(asked.document_ranges(), now.document_ranges());
+                prop_assert_eq!((asked.repairs(), asked.notes()), (now.repairs(), now.notes()));
+                for offset in 0..=now.text().len() {
+                    prop_assert_eq!(asked.input_offset(offset), now.input_offset(offset));
+                }
+                // Asked for, the text is made, and written as made.
+                prop_assert_eq!(asked.text(), now.text());
+                let mut written = Vec::new();
+                asked.write_text(&mut written).unwrap();
+                prop_assert_eq!(written, now.text().as_bytes());
+            }
+            let texts: Vec<_> = parts(input.as_bytes(), part_bytes, Apply::WhenAsked).into_iter().map(Repaired::into_text).collect();
+            prop_assert_eq!(texts, now.iter().map(|part| part.text()).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn parts_with_edits_applied_when_asked_are_not_made_till_then() {
+        let input = b"{'a': 1,}\n[2,]\n";
+        let asked = parts(input, 0, Apply::WhenAsked);
+        assert_eq!(asked.len(), 2);
+        assert!(asked.iter().all(|part| matches!(&part.text, Text::Pending { made, .. } if made.get().is_none())));
+        assert_eq!(asked[0].text(), "{\"a\": 1}\n");
+        assert!(matches!(&asked[0].text, Text::Pending { made, .. } if made.get().is_some()));
     }
 
     #[test]
