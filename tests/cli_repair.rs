@@ -143,6 +143,32 @@ fn many_documents_are_written_and_logged_part_by_part_as_the_whole_repair() {
 }
 
 #[test]
+fn a_large_damaged_response_is_written_and_logged_as_the_library_repairs_it() {
+    // Over a MiB in one response: its second half's records are parsed on a
+    // second thread. Every record has a repair, some a note.
+    let record = |i: usize| {
+        let key = if i % 1000 == 0 { "\"ip\": \"x\", \"ip\"" } else { "\"ip\"" };
+        format!("{{\"sessionId\": \"s{i}\", 'scanStatus': 'Success', \"scannedTargets\": [{{{key}: \"10.0.0.1\"}},]}}")
+    };
+    let records: Vec<String> = (0..15_000).map(record).collect();
+    let input = format!("{{\"@odata.context\": \"x\", \"value\": [\n{}\n]}}\n", records.join(",\n"));
+    assert!(input.len() > 1 << 20);
+    let whole = scanhist::repair(input.as_bytes(), &Default::default()).unwrap();
+    assert_eq!(whole.repairs().len(), 15_000 * 3);
+    let output = scanhist().arg("repair").write_stdin(input.as_str()).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(output.stdout == whole.text().as_bytes(), "stdout differs from the library's repair");
+    let log = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), whole.repairs().len() + whole.notes().len());
+    // The last record's trailing comma, on the line after the first.
+    let (line, column) = (15_000 + 1, record(14_999).find(",]").unwrap() + 1);
+    assert_eq!(lines[lines.len() - 1], format!("-:{line}:{column}: trailing-comma: removed a trailing comma"));
+    let notes = lines.iter().filter(|line| line.contains(": duplicate-key: ")).count();
+    assert_eq!(notes, 15);
+}
+
+#[test]
 fn a_document_nested_too_deep_stops_the_repair_after_the_parts_before_it() {
     let input = documents_with_a_repair_each(MANY) + &"[".repeat(600);
     let output = scanhist().arg("repair").write_stdin(input.as_str()).output().unwrap();

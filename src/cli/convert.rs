@@ -18,7 +18,7 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::emit::{EmitOptions, Format, Level, RowWriter};
 use crate::read::{read_each_keeping, read_strict, TYPED_AHEAD, TYPED_WHOLE};
 use crate::record::{for_each_in_text, DurationFormat, Extra, ScanSession};
-use crate::repair::{repair_decoded_in_parts, repair_in_parts, Apply, RepairError, RepairOptions, Repaired};
+use crate::repair::{repair_decoded_in_parts, repair_in_parts, Apply, RepairError, RepairOptions, Repaired, Threads};
 use crate::span::LineIndex;
 
 #[derive(Debug, Args)]
@@ -279,7 +279,7 @@ fn convert_in_parts<W: Write + Send, L: Write>(
                 Ok(()) => ControlFlow::Continue(()),
                 Err(_) => ControlFlow::Break(()),
             };
-            repair_decoded_in_parts(&input.bytes, decoded, options, PART_BYTES, Apply::Now, &mut hand_on)
+            repair_decoded_in_parts(&input.bytes, decoded, options, PART_BYTES, Apply::Now, Threads::One, &mut hand_on)
         };
         match thread::Builder::new().spawn_scoped(scope, repair) {
             Ok(repairer) => {

@@ -10,7 +10,7 @@ use super::render::{failure, notes, repairs, write_findings, Rendered};
 use super::{bulk_stdout, ignore_broken_pipe, read_input, ExitStatus, LogFormat, PART_BYTES};
 use crate::decode::{decode, Encoding};
 use crate::reformat::{reformat, Layout};
-use crate::repair::{repair_decoded_in_parts, Apply, Note, RepairError, RepairOptions, Repaired};
+use crate::repair::{repair_decoded_in_parts, Apply, Note, RepairError, RepairOptions, Repaired, Threads};
 use crate::span::LineIndex;
 
 #[derive(Debug, Args)]
@@ -55,7 +55,9 @@ pub(super) fn run(args: &RepairArgs) -> anyhow::Result<ExitStatus> {
         Ok(log.part(part, &index)?)
     };
     let mut written = Ok(());
-    let repaired = repair_decoded_in_parts(&input.bytes, decoded, &options, PART_BYTES, apply, &mut |part| {
+    // A large response's records are parsed on two threads, its second half's meanwhile.
+    let threads = Threads::Two;
+    let repaired = repair_decoded_in_parts(&input.bytes, decoded, &options, PART_BYTES, apply, threads, &mut |part| {
         written = write_part(&part);
         if written.is_ok() {
             ControlFlow::Continue(())

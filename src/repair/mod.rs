@@ -282,6 +282,15 @@ pub(crate) enum Apply {
     WhenAsked,
 }
 
+/// How many threads the tolerant parser may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Threads {
+    One,
+    /// Two, for a large response: the second parses the records of its
+    /// second half meanwhile (as a guess the first confirms, or drops).
+    Two,
+}
+
 impl<'a> Repaired<'a> {
     /// The repaired text: every document, in input order, each starting on a
     /// line of its own. Borrowed from the input when nothing changed.
@@ -495,17 +504,18 @@ pub fn repair_in_parts<'a>(
     part_bytes: usize,
     mut on_part: impl FnMut(Repaired<'a>) -> ControlFlow<()>,
 ) -> Result<(), RepairError> {
-    repair_decoded_in_parts(input, decode(input), options, part_bytes, Apply::Now, &mut on_part)
+    repair_decoded_in_parts(input, decode(input), options, part_bytes, Apply::Now, Threads::One, &mut on_part)
 }
 
 /// [`repair_in_parts`] of text decoded already, each part's edits applied
-/// when `apply` says.
+/// when `apply` says, on as many `threads`.
 pub(crate) fn repair_decoded_in_parts<'a>(
     input: &'a [u8],
     decoded: Decoded<'a>,
     options: &RepairOptions,
     part_bytes: usize,
     apply: Apply,
+    threads: Threads,
     on_part: &mut dyn FnMut(Repaired<'a>) -> ControlFlow<()>,
 ) -> Result<(), RepairError> {
     let Cow::Borrowed(text) = decoded.text else {
@@ -518,7 +528,7 @@ pub(crate) fn repair_decoded_in_parts<'a>(
     }
     let Decoded { encoding, source_map, repairs: decoded_repairs, .. } = decoded;
     let mut decoded_repairs = decoded_repairs.into_iter().peekable();
-    let parsed = parser::parse_parts(text, options.max_depth, part_bytes, &mut |part| {
+    let parsed = parser::parse_parts(text, options.max_depth, part_bytes, threads, &mut |part| {
         let to_input = |span: Span| source_map.span_to_input(input, span);
         // The decoding's repairs (a byte-order mark) go with the part they lie in.
         let part_end = to_input(Span::point(part.range.end)).start;
@@ -696,11 +706,11 @@ mod tests {
     /// The parts of `input`, their edits applied as `apply` says.
     fn parts(input: &[u8], part_bytes: usize, apply: Apply) -> Vec<Repaired<'_>> {
         let mut parts = Vec::new();
-        let _ =
-            repair_decoded_in_parts(input, decode(input), &RepairOptions::default(), part_bytes, apply, &mut |part| {
-                parts.push(part);
-                ControlFlow::Continue(())
-            });
+        let options = RepairOptions::default();
+        let _ = repair_decoded_in_parts(input, decode(input), &options, part_bytes, apply, Threads::One, &mut |part| {
+            parts.push(part);
+            ControlFlow::Continue(())
+        });
         parts
     }
 

@@ -12,15 +12,25 @@
 //! inside an object run. What it records can be handed on in
 //! parts, between documents, so that a large input's edits and repairs need
 //! not be held all at once.
+//!
+//! A large response may be parsed on two threads: a second parser starts at
+//! a record near the middle with the stack it guesses is there ([`Split`]),
+//! and the first takes on what it recorded if, when it gets there, the guess
+//! was right. Nothing before a record changes what is recorded in it but
+//! that stack (how the strict readings fared before changes only which are
+//! tried), so what the two record is what one would have.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::mem;
 use std::ops::{ControlFlow, Range};
+use std::panic;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::thread;
 
 use super::edits::Edit;
-use super::{Note, NoteKind, Repair, RepairErrorKind, RepairKind};
+use super::{Note, NoteKind, Repair, RepairErrorKind, RepairKind, Threads};
 use crate::json::{Cursor, Lenience};
 use crate::span::Span;
 
@@ -57,7 +67,7 @@ const LINEAR_KEY_SCAN: usize = 32;
 /// Parses the whole text as one part.
 pub(super) fn parse(text: &str, max_depth: usize) -> Result<Parsed, Failure> {
     let mut whole = None;
-    parse_parts(text, max_depth, usize::MAX, &mut |part| {
+    parse_parts(text, max_depth, usize::MAX, Threads::One, &mut |part| {
         whole = Some(part);
         ControlFlow::Continue(())
     })?;
@@ -77,9 +87,65 @@ pub(super) fn parse_parts(
     text: &str,
     max_depth: usize,
     part_bytes: usize,
+    threads: Threads,
     on_part: &mut dyn FnMut(Parsed) -> ControlFlow<()>,
 ) -> Result<(), Failure> {
-    run_parts(Parser::new(text, max_depth), part_bytes, on_part)
+    let two = threads == Threads::Two
+        && text.len() >= SPLIT_FROM
+        && thread::available_parallelism().is_ok_and(|cores| cores.get() >= 2);
+    let split = if two { Split::guess(text.as_bytes()) } else { None };
+    run_parts(Parser::new(text, max_depth), part_bytes, split, on_part)
+}
+
+/// Text shorter than this is parsed on one thread: a second one would save
+/// less than it costs to start.
+const SPLIT_FROM: usize = 1 << 20;
+
+/// How deep a [`Split`] is: the response object, then its array of records.
+const SPLIT_DEPTH: usize = 2;
+
+/// How many places a [`Split::guess`] looks at before it gives up.
+const SPLIT_TRIES: usize = 64;
+
+/// Where a second thread may start parsing a large response: the start of a
+/// record in its array, after a comma, near the middle of the text. A guess
+/// from a glance at the text: the first thread confirms it when it gets
+/// there ([`Parser::meets`]); if it does not, that thread parses on itself
+/// and the second thread's work is dropped.
+#[derive(Clone, Copy, Debug)]
+struct Split {
+    /// The comma before the record.
+    comma: usize,
+    /// The record's `{`.
+    at: usize,
+}
+
+impl Split {
+    /// A record from the middle on that starts with the key the first
+    /// record starts with, in text that starts as a response does: an
+    /// object whose first array holds objects.
+    fn guess(bytes: &[u8]) -> Option<Split> {
+        let skip_whitespace = |from: usize| from + bytes[from..].iter().take_while(|&&b| is_json_whitespace(b)).count();
+        let before_whitespace = |at: usize| bytes[..at].iter().rposition(|&b| !is_json_whitespace(b));
+        if bytes.get(skip_whitespace(0)) != Some(&b'{') {
+            return None;
+        }
+        let record = skip_whitespace(memchr::memchr(b'[', bytes)? + 1);
+        if bytes.get(record) != Some(&b'{') {
+            return None;
+        }
+        let key = skip_whitespace(record + 1);
+        if bytes.get(key) != Some(&b'"') {
+            return None;
+        }
+        let key = &bytes[key..=key + 1 + memchr::memchr(b'"', &bytes[key + 1..])?];
+        let middle = bytes.len() / 2;
+        memchr::memmem::find_iter(&bytes[middle..], key).take(SPLIT_TRIES).find_map(|found| {
+            let at = before_whitespace(middle + found).filter(|&at| bytes[at] == b'{')?;
+            let comma = before_whitespace(at).filter(|&comma| bytes[comma] == b',')?;
+            Some(Split { comma, at })
+        })
+    }
 }
 
 /// What the parse of `text` is when it holds one document, `document`,
@@ -103,12 +169,18 @@ pub(super) fn parse_passed<'t>(
 fn run_parts(
     mut parser: Parser<'_>,
     part_bytes: usize,
+    split: Option<Split>,
     on_part: &mut dyn FnMut(Parsed) -> ControlFlow<()>,
 ) -> Result<(), Failure> {
     let text = parser.text;
-    if parser.run(part_bytes, on_part)?.is_break() {
+    let flow = match split {
+        Some(split) => parser.run_split(split, part_bytes, on_part)?,
+        None => parser.run(part_bytes, on_part)?,
+    };
+    if flow.is_break() {
         return Ok(());
     }
+    parser.finish_truncated();
     if parser.last_document_end.is_none() {
         let only_trivia =
             parser.repairs.iter().all(|r| matches!(r.kind, RepairKind::Comment | RepairKind::NonJsonWhitespace));
@@ -263,6 +335,23 @@ struct Parser<'t> {
     cursor: Option<Cursor<'t>>,
     /// Where the last of those readings failed: none starts before it.
     strict_failed_at: usize,
+    /// Where the parse stops short of the end, if it does.
+    bound: Bound,
+    /// How deep the parse looks at its bound: 0 (where it has none, and
+    /// between documents), or a split's depth.
+    floor: usize,
+}
+
+/// Where a parse stops short of the end: on either side of a [`Split`].
+enum Bound {
+    /// It does not: it parses to the end.
+    End,
+    /// The first thread: at the split, or at its depth or above once past it.
+    UpTo(Split),
+    /// The second thread: from the split on, until it would leave the
+    /// records' array, or the flag is set (the first thread went past the split
+    /// otherwise than guessed).
+    Within(Arc<AtomicBool>),
 }
 
 /// Depths told apart by [`StrictRecord`]; deeper ones share the last.
@@ -369,6 +458,8 @@ impl<'t> Parser<'t> {
             strict: [StrictRecord::default(); STRICT_DEPTHS],
             cursor: Some(Cursor::new(text, 0..text.len()).unique_keys()),
             strict_failed_at: 0,
+            bound: Bound::End,
+            floor: 0,
         }
     }
 
@@ -449,6 +540,8 @@ impl<'t> Parser<'t> {
 
     // ----- main loop ---------------------------------------------------------
 
+    /// Parses on until the input ends or the parse's [`Bound`] stops it,
+    /// handing on parts as they end.
     fn run(
         &mut self,
         part_bytes: usize,
@@ -457,27 +550,144 @@ impl<'t> Parser<'t> {
         loop {
             self.skip_trivia();
             let Some(&b) = self.bytes.get(self.pos) else {
-                break;
+                return Ok(ControlFlow::Continue(()));
             };
-            let Some(frame) = self.stack.last() else {
-                // Between documents: where a part may end, before the next one.
-                let part_ends = self.pos - self.part_start >= part_bytes && self.part_may_end();
-                if part_ends && on_part(self.take_part(self.pos)).is_break() {
-                    return Ok(ControlFlow::Break(()));
+            // One comparison for all that is not inside a document, or at
+            // or above a split's depth.
+            if self.stack.len() <= self.floor {
+                if self.stops_at_bound(b) {
+                    return Ok(ControlFlow::Continue(()));
                 }
-                self.top_level(b)?;
-                continue;
-            };
-            match (frame.container, frame.state) {
-                (Container::Object, State::Open | State::AfterComma(_)) => self.object_key(b)?,
-                (Container::Object, State::AfterKey) => self.object_colon(b)?,
-                (Container::Object, State::AfterColon) => self.object_value(b)?,
-                (_, State::AfterValue) => self.after_value(b)?,
-                (Container::Array | Container::Run, _) => self.array_value(b)?,
+                if self.stack.is_empty() {
+                    // Between documents: where a part may end, before the next one.
+                    let part_ends = self.pos - self.part_start >= part_bytes && self.part_may_end();
+                    if part_ends && on_part(self.take_part(self.pos)).is_break() {
+                        return Ok(ControlFlow::Break(()));
+                    }
+                    self.top_level(b)?;
+                    continue;
+                }
+            }
+            self.token(b)?;
+        }
+    }
+
+    /// Parses the token that starts with `b` inside the open container.
+    #[inline(always)]
+    fn token(&mut self, b: u8) -> Result<(), Failure> {
+        let frame = self.stack.last().expect("a frame is open");
+        match (frame.container, frame.state) {
+            (Container::Object, State::Open | State::AfterComma(_)) => self.object_key(b),
+            (Container::Object, State::AfterKey) => self.object_colon(b),
+            (Container::Object, State::AfterColon) => self.object_value(b),
+            (_, State::AfterValue) => self.after_value(b),
+            (Container::Array | Container::Run, _) => self.array_value(b),
+        }
+    }
+
+    // ----- two threads -------------------------------------------------------
+
+    /// [`Parser::run`] to the end, with the records from `split` on parsed
+    /// meanwhile on a second thread, and taken on if the guess was right.
+    fn run_split(
+        &mut self,
+        split: Split,
+        part_bytes: usize,
+        on_part: &mut dyn FnMut(Parsed) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, Failure> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let later = Parser::at_split(self.text, self.max_depth, split, Arc::clone(&cancel));
+        self.bound(Bound::UpTo(split));
+        let flow = thread::scope(|scope| {
+            let later = thread::Builder::new().spawn_scoped(scope, || later.run_from_split()).ok();
+            let flow = self.run(part_bytes, on_part);
+            let met = matches!(flow, Ok(ControlFlow::Continue(()))) && self.meets(split);
+            if !met {
+                cancel.store(true, Ordering::Relaxed);
+            }
+            let later = later.and_then(|later| later.join().unwrap_or_else(|panicked| panic::resume_unwind(panicked)));
+            if let Some(later) = later.filter(|_| met) {
+                self.take_on(later);
+            }
+            flow
+        })?;
+        if flow.is_break() {
+            return Ok(flow);
+        }
+        self.bound(Bound::End);
+        self.run(part_bytes, on_part)
+    }
+
+    /// A parser at `split`, with the stack the split assumes: the response
+    /// object, in a member's value, and the array of records after a comma.
+    fn at_split(text: &'t str, max_depth: usize, split: Split, cancel: Arc<AtomicBool>) -> Self {
+        let mut parser = Parser::new(text, max_depth);
+        parser.pos = split.at;
+        parser.bound(Bound::Within(cancel));
+        parser.stack.push(Frame { state: State::AfterColon, ..Frame::new(Container::Object, 0, 0) });
+        let array = Frame::new(Container::Array, split.comma, 0);
+        parser.stack.push(Frame { state: State::AfterComma(Some(split.comma)), ..array });
+        parser
+    }
+
+    /// Whether the parse stops before `b`, at or above a split's depth, as
+    /// its bound says.
+    #[cold]
+    fn stops_at_bound(&self, b: u8) -> bool {
+        match &self.bound {
+            Bound::End => false,
+            Bound::UpTo(split) => self.pos >= split.at,
+            // `b` closes the records' array, or the parse left it, or the
+            // first thread no longer needs this one.
+            Bound::Within(cancel) => {
+                self.stack.len() < SPLIT_DEPTH || matches!(b, b']' | b'}') || cancel.load(Ordering::Relaxed)
             }
         }
-        self.finish_truncated();
-        Ok(ControlFlow::Continue(()))
+    }
+
+    fn bound(&mut self, bound: Bound) {
+        self.floor = if matches!(bound, Bound::End) { 0 } else { SPLIT_DEPTH };
+        self.bound = bound;
+    }
+
+    /// Parses on from [`Parser::at_split`], on the second thread, until the
+    /// records' array is about to close or the input ends in it. Gives up
+    /// (`None`) where what it recorded could depend on what it did not see:
+    /// a closer that leaves the array, input ending inside a record, a
+    /// failure; and when the first thread no longer needs it.
+    fn run_from_split(mut self) -> Option<Self> {
+        let parsed = self.run(usize::MAX, &mut |_| ControlFlow::Continue(()));
+        let at_closer = matches!(self.bytes.get(self.pos), None | Some(b']' | b'}'));
+        (parsed.is_ok() && self.stack.len() == SPLIT_DEPTH && at_closer).then_some(self)
+    }
+
+    /// Whether the parse stands where `split` guessed it would: at its
+    /// record, after its comma, in an array that is the value of a member of
+    /// the document's object.
+    fn meets(&self, split: Split) -> bool {
+        self.pos == split.at
+            && matches!(&self.stack[..], [object, array]
+                if object.container == Container::Object
+                    && object.state == State::AfterColon
+                    && array.container == Container::Array
+                    && array.state == State::AfterComma(Some(split.comma)))
+    }
+
+    /// Takes on what the second thread parsed from the split this parse
+    /// [`meets`](Parser::meets): its findings, its place, and the state of
+    /// the records' array (the only frame of its stack this one shares).
+    fn take_on(&mut self, later: Parser<'t>) {
+        let Parser { stack, pos, edits, repairs, notes, strict_failed_at, .. } = later;
+        let (array, from) = (self.stack.last_mut().expect("a split is in an array"), &stack[SPLIT_DEPTH - 1]);
+        array.state = from.state;
+        array.value = from.value;
+        array.value_is_object = from.value_is_object;
+        array.members += from.members;
+        self.pos = pos;
+        self.edits.extend(edits);
+        self.repairs.extend(repairs);
+        self.notes.extend(notes);
+        self.strict_failed_at = self.strict_failed_at.max(strict_failed_at);
     }
 
     /// Whether a part may end here: just after a document, with nothing open
@@ -1855,8 +2065,17 @@ mod tests {
             // As if a reading had failed at the end: none is tried.
             parser.strict_failed_at = usize::MAX;
         }
+        parse_in_parts(parser, usize::MAX, None)
+    }
+
+    /// The parse, all fields, in parts of `part_bytes`, with a second thread from `split`.
+    fn parse_in_parts(
+        parser: super::Parser<'_>,
+        part_bytes: usize,
+        split: Option<super::Split>,
+    ) -> Result<String, String> {
         let mut parts = Vec::new();
-        super::run_parts(parser, usize::MAX, &mut |part| {
+        super::run_parts(parser, part_bytes, split, &mut |part| {
             let documents: Vec<_> = part.documents.iter().map(|d| (d.start, d.end, d.first_edit, d.end_edit)).collect();
             parts.push(format!("{:?} {:?} {:?} {:?} {documents:?}", part.range, part.edits, part.repairs, part.notes));
             std::ops::ControlFlow::Continue(())
@@ -1908,6 +2127,96 @@ mod tests {
             }
             proptest::prop_assert_eq!(parse_with(&text, max_depth, true), parse_with(&text, max_depth, false), "{:?}", text);
         }
+    }
+
+    /// Every place a split could be guessed at: a `{` after a comma.
+    fn splits(text: &str) -> Vec<super::Split> {
+        let bytes = text.as_bytes();
+        let before = |at: usize| bytes[..at].iter().rposition(|&b| !super::is_json_whitespace(b));
+        (0..bytes.len())
+            .filter(|&at| bytes[at] == b'{')
+            .filter_map(|at| before(at).filter(|&comma| bytes[comma] == b',').map(|comma| super::Split { comma, at }))
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// A second thread from any split, guessed right or wrong, changes
+        /// nothing the parse records: responses of damaged records, with
+        /// damage spliced in anywhere, cut short or not, in parts or whole.
+        #[test]
+        fn a_second_thread_from_any_split_records_what_one_thread_records(
+            records in proptest::collection::vec(proptest::sample::select(vec![
+                r#"{"sessionId": "s", "scannedTargets": [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"},]}"#,
+                r#"{"sessionId": "s",, 'scanStatus': NaN, "scannedTargets": []}"#,
+                r#"{"sessionId": "s" "scannedTargets": {"ip": "a"}, {"ip": "b"},}"#,
+                r#"{"orgId": "o", /* c */ "scannedTargets": [{"ip": "10.0.0.1", "ip": "x"}]}"#,
+                r#"{"orgId": [1, 2}, "x": ]"#,
+                r#"{"sessionId": {"a": {"b": [}}"#,
+            ]), 1..6),
+            damage in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), proptest::sample::select(vec![
+                    "", ",", "}", "]", "{", "[", "'", "\"", ":", "//c\n", "x", "\n",
+                ]), 0usize..3),
+                0..3,
+            ),
+            cut in proptest::option::of(proptest::prelude::any::<proptest::sample::Index>()),
+            max_depth in 3usize..8,
+            part_bytes in proptest::sample::select(vec![0, usize::MAX]),
+        ) {
+            let mut text = format!("{{\"@odata.context\": \"x\", \"value\": [{}]}}\n{{}}", records.join(",\n"));
+            for (at, insert, delete) in damage {
+                let mut at = at.index(text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let end = (at + delete).min(text.len());
+                text.replace_range(at..end, insert);
+            }
+            if let Some(cut) = cut {
+                text.truncate(cut.index(text.len() + 1));
+            }
+            let one = parse_in_parts(super::Parser::new(&text, max_depth), part_bytes, None);
+            for split in splits(&text) {
+                let two = parse_in_parts(super::Parser::new(&text, max_depth), part_bytes, Some(split));
+                proptest::prop_assert_eq!(&two, &one, "{:?} split at {:?}", text, split);
+            }
+        }
+    }
+
+    #[test]
+    fn a_right_guess_is_met_and_taken_on() {
+        let record = r#"{"sessionId": "s",, "scannedTargets": [{"ip": "10.0.0.1",}]}"#;
+        let text = format!("{{\"value\": [{}]}}", [record; 8].join(", "));
+        let split = super::Split::guess(text.as_bytes()).expect("a record after the middle");
+        assert_eq!((&text[split.comma..split.at], text[split.at..].starts_with(r#"{"sessionId""#)), (", ", true));
+        assert!(split.at >= text.len() / 2);
+        // The first thread gets there as guessed; the second parses the rest of the records.
+        let mut first = super::Parser::new(&text, 64);
+        first.bound(super::Bound::UpTo(split));
+        let _ = first.run(usize::MAX, &mut |_| std::ops::ControlFlow::Continue(()));
+        assert!(first.meets(split));
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let second = super::Parser::at_split(&text, 64, split, cancel).run_from_split().expect("stops before the ']'");
+        assert_eq!(&text[second.pos..], "]}");
+        // Between them, every record's two repairs.
+        assert_eq!(first.repairs.len() + second.repairs.len(), 16);
+        assert!(!second.repairs.is_empty());
+        assert_eq!(parse_in_parts(super::Parser::new(&text, 64), 0, Some(split)), parse_with(&text, 64, true));
+    }
+
+    #[test]
+    fn a_guess_needs_a_response_whose_first_array_holds_objects() {
+        let records = [r#"{"sessionId": "s"}"#; 8].join(",");
+        assert!(super::Split::guess(format!("{{\"value\": [{records}]}}").as_bytes()).is_some());
+        assert!(super::Split::guess(format!("[{records}]").as_bytes()).is_none());
+        for cut_short in ["{\"value\": [", "{\"value\": [{", "{\"value\": [{\"sessionId"] {
+            assert!(super::Split::guess(cut_short.as_bytes()).is_none(), "{cut_short}");
+        }
+        assert!(super::Split::guess(format!("{{\"value\": [1, {records}]}}").as_bytes()).is_none());
+        // No record after the middle starts with the first record's key.
+        let others = [r#"{"orgId": "o"}"#; 8].join(",");
+        assert!(super::Split::guess(format!("{{\"value\": [{{\"sessionId\": 1}},{others}]}}").as_bytes()).is_none());
     }
 
     #[test]
