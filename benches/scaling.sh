@@ -121,14 +121,23 @@ done
 
 echo
 # The small input's runs take about 30 ms, where one neighbour's burst moves a
-# median of ten by a fifth: six times the runs.
-echo "10× the input (${MB} MB against $((MB / 10)) MB, $((6 * RUNS)) runs each; min, then median):"
+# median of ten by a fifth: six times the runs, in rounds that each run both
+# sizes in turn (three runs each), so that a burst slows both alike rather than
+# one size's whole sample (compare.sh does the same). Minimum and median are
+# over all rounds' runs.
+rounds=$((2 * RUNS))
+echo "10× the input (${MB} MB against $((MB / 10)) MB, $((3 * rounds)) runs each in $rounds rounds; min, then median):"
 for kind in valid-compact sample-damage; do
-    hyperfine -N --warmup 2 --runs "$((6 * RUNS))" --export-json "$OUT/run.json" \
-        "target/release/scanhist convert $OUT/corpus-tenth/$kind.json -o /dev/null" \
-        "target/release/scanhist convert $OUT/corpus/$kind.json -o /dev/null" >/dev/null 2>&1
-    jq -r --arg kind "$kind" '.results as [$small, $large]
-        | def r: . * 1000 | round / 1000;
-        "- \($kind): \($small.min | r) -> \($large.min | r) s, \($large.min / $small.min * 10 | round / 10)×;"
-        + " \($small.median | r) -> \($large.median | r) s, \($large.median / $small.median * 10 | round / 10)×"' "$OUT/run.json"
+    rm -f "$OUT"/round-*.json
+    for n in $(seq "$rounds"); do
+        hyperfine -N --warmup $((n == 1 ? 2 : 0)) --runs 3 --export-json "$OUT/round-$n.json" \
+            "target/release/scanhist convert $OUT/corpus-tenth/$kind.json -o /dev/null" \
+            "target/release/scanhist convert $OUT/corpus/$kind.json -o /dev/null" >/dev/null 2>&1
+    done
+    jq -s -r --arg kind "$kind" '[.[].results] | transpose | map([.[].times[]] | sort) as [$small, $large]
+        | def median: if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+          def r: . * 1000 | round / 1000;
+        "- \($kind): \($small[0] | r) -> \($large[0] | r) s, \($large[0] / $small[0] * 10 | round / 10)×;"
+        + " \($small | median | r) -> \($large | median | r) s, \($large | median / ($small | median) * 10 | round / 10)×"' \
+        "$OUT"/round-*.json
 done
