@@ -285,6 +285,7 @@ pub(crate) enum Apply {
 /// How many threads the tolerant parser may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Threads {
+    /// One: the caller's.
     One,
     /// Two, for a large response: the second parses the records of its
     /// second half meanwhile (as a guess the first confirms, or drops).
