@@ -435,7 +435,9 @@ impl<'a> Repaired<'a> {
         let Decoded { encoding, source_map, repairs: decoded_repairs, .. } = self.into_decoded();
         let to_input = |span: Span| source_map.span_to_input(input, span);
         let (repairs, notes) = findings(parsed.repairs, parsed.notes, decoded_repairs, to_input);
-        let (text, documents, output_map) = apply_when(Apply::Now, text, parsed.range, parsed.edits, parsed.documents);
+        // Its records were typed from the input: the text is made only if asked for.
+        let (text, documents, output_map) =
+            apply_when(Apply::WhenAsked, text, parsed.range, parsed.edits, parsed.documents);
         Repaired { input, encoding, source_map, text, documents, repairs, notes, output_map }
     }
 
@@ -749,13 +751,19 @@ mod tests {
     }
 
     #[test]
-    fn parts_with_edits_applied_when_asked_are_not_made_till_then() {
+    fn text_applied_when_asked_is_not_made_till_then() {
         let input = b"{'a': 1,}\n[2,]\n";
         let asked = parts(input, 0, Apply::WhenAsked);
         assert_eq!(asked.len(), 2);
         assert!(asked.iter().all(|part| matches!(&part.text, Text::Pending { made, .. } if made.get().is_none())));
         assert_eq!(asked[0].text(), "{\"a\": 1}\n");
         assert!(matches!(&asked[0].text, Text::Pending { made, .. } if made.get().is_some()));
+        // `read` types the documented sample's damage from the input: its text waits too.
+        let input = b"{\"value\": [{\"sessionId\": \"s\",}]}";
+        let mut storage = String::new();
+        let (read, _) = crate::read(input, &RepairOptions::default(), &mut storage).unwrap();
+        assert!(matches!(&read.text, Text::Pending { made, .. } if made.get().is_none()));
+        assert_eq!(read.text(), "{\"value\": [{\"sessionId\": \"s\"}]}");
     }
 
     #[test]
