@@ -171,7 +171,7 @@ fn key_at(text: &str, start: usize) -> Str<'_> {
 /// Where the string whose content starts at `start` of `bytes` closes, and
 /// whether an escape comes before: the first quote not escaped, found
 /// without checking anything else. `None` when the bytes end first.
-fn closing_quote(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
+pub(crate) fn closing_quote(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
     let (mut at, mut escaped) = (start, false);
     loop {
         at += memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;

@@ -138,7 +138,7 @@ impl Split {
         if bytes.get(key) != Some(&b'"') {
             return None;
         }
-        let key = &bytes[key..=key + 1 + memchr::memchr(b'"', &bytes[key + 1..])?];
+        let key = &bytes[key..=crate::json::closing_quote(bytes, key + 1)?.0];
         let middle = bytes.len() / 2;
         memchr::memmem::find_iter(&bytes[middle..], key).take(SPLIT_TRIES).find_map(|found| {
             let at = before_whitespace(middle + found).filter(|&at| bytes[at] == b'{')?;
