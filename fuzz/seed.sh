@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 suite=../../shared/testdata/JSONTestSuite/test_parsing
-for target in repair convert diagnostics; do
+for target in repair convert diagnostics split; do
     mkdir -p "corpus/$target"
     cp ../samples/* ../tests/fixtures/repair/* ../tests/fixtures/convert/* "corpus/$target/"
     if [ -d "$suite" ]; then

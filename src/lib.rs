@@ -56,3 +56,16 @@ pub use span::{LineCol, LineIndex, Span};
 
 pub mod cli;
 pub mod reformat;
+
+/// Crate internals for the fuzz targets (`cargo fuzz` builds with
+/// `--cfg fuzzing`); not part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// For the `split` fuzz target: where a second parsing thread started
+    /// at one of `text`'s possible splits (at most `most` of them) records
+    /// other than one thread does, both parses, written out.
+    pub fn split_difference(text: &str, max_depth: usize, part_bytes: usize, most: usize) -> Option<String> {
+        crate::repair::split_difference(text, max_depth, part_bytes, most)
+    }
+}

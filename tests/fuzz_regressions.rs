@@ -22,11 +22,37 @@
 //! again. It now looks the end up once (0.6 s); `scanhist repair` and
 //! `convert` take about 24 ms on the input, their logs looking positions up
 //! in order.
+//!
+//! The `split` target's first minute (session 13) found a crash in the
+//! second parsing thread that `scanhist repair` starts on a response of a
+//! MiB or more (a651ab8): a closer deep in a record that closes everything
+//! up to the response object in one token (`}` in `[1}`) ended the document
+//! on that thread, which had not seen it begin, and the thread panicked.
+//! It now starts inside the document, so the parse ends it, stops at its
+//! bound and gives up, and the first thread parses those records itself.
 
 use std::fs;
 
 use scanhist::emit::{EmitOptions, Format, RowWriter};
 use scanhist::{decode_records, repair, RepairOptions};
+
+#[test]
+fn split_target_a_closer_that_leaves_the_records_array() {
+    // Over a MiB, so that the records from about the middle on are parsed
+    // on a second thread, whose records end in a bare array closed by '}'.
+    let records: Vec<String> = (0..60_000).map(|i| format!("{{\"sessionId\": \"s{i}\"}}")).collect();
+    let input = format!("{{\"value\": [{}, [1}} {{\"b\": 1}}\n", records.join(","));
+    assert!(input.len() > 1 << 20);
+    let whole = repair(input.as_bytes(), &RepairOptions::default()).unwrap();
+    assert_eq!(whole.document_ranges().len(), 2);
+    let output =
+        assert_cmd::Command::cargo_bin("scanhist").unwrap().arg("repair").write_stdin(input.as_str()).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.stdout == whole.text().as_bytes(), "stdout differs from the library's repair");
+    let log = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(log.lines().count(), whole.repairs().len() + whole.notes().len());
+    assert!(log.contains(": missing-closer: inserted ']' to close an array before '}'"), "{log}");
+}
 
 fn fixture(name: &str) -> Vec<u8> {
     fs::read(format!("{}/tests/fixtures/fuzz/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()

@@ -8,6 +8,9 @@
 mod edits;
 mod parser;
 
+#[cfg(fuzzing)]
+pub(crate) use parser::split_difference;
+
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::fmt;

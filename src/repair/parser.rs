@@ -619,11 +619,16 @@ impl<'t> Parser<'t> {
     }
 
     /// A parser at `split`, with the stack the split assumes: the response
-    /// object, in a member's value, and the array of records after a comma.
+    /// object, in a member's value, and the array of records after a comma;
+    /// inside the response's document.
     fn at_split(text: &'t str, max_depth: usize, split: Split, cancel: Arc<AtomicBool>) -> Self {
         let mut parser = Parser::new(text, max_depth);
         parser.pos = split.at;
         parser.bound(Bound::Within(cancel));
+        // A closer deep in a record may close everything up to the response
+        // object in one token ('}' in `[[1}`), ending the document before
+        // the bound can stop the parse, which then gives up.
+        parser.open_document = Some((0, 0));
         parser.stack.push(Frame { state: State::AfterColon, ..Frame::new(Container::Object, 0, 0) });
         let array = Frame::new(Container::Array, split.comma, 0);
         parser.stack.push(Frame { state: State::AfterComma(Some(split.comma)), ..array });
@@ -2008,9 +2013,52 @@ fn unescape(raw: &str) -> String {
     out
 }
 
+/// Where a second thread parsing from one of `text`'s possible splits (at
+/// most `most` of them, spread over the text, and the one [`Split::guess`]
+/// makes) records other than one thread records, the first such split and
+/// both parses, written out. For the `split` fuzz target, which reaches the
+/// second thread with inputs far shorter than [`SPLIT_FROM`].
+#[cfg(fuzzing)]
+pub(crate) fn split_difference(text: &str, max_depth: usize, part_bytes: usize, most: usize) -> Option<String> {
+    let one = parse_in_parts(Parser::new(text, max_depth), part_bytes, None);
+    let splits = possible_splits(text);
+    let every = splits.len().div_ceil(most.max(1)).max(1);
+    // The guess too, which must not fail on any text.
+    let guessed = Split::guess(text.as_bytes());
+    splits.into_iter().step_by(every).chain(guessed).find_map(|split| {
+        let two = parse_in_parts(Parser::new(text, max_depth), part_bytes, Some(split));
+        (two != one).then(|| format!("split at {split:?}:\n{two:?}\none thread:\n{one:?}"))
+    })
+}
+
+/// The parse, all it records, in parts of `part_bytes`, with a second
+/// thread from `split` if there is one; or its failure.
+#[cfg(any(test, fuzzing))]
+fn parse_in_parts(parser: Parser<'_>, part_bytes: usize, split: Option<Split>) -> Result<String, String> {
+    let mut parts = Vec::new();
+    run_parts(parser, part_bytes, split, &mut |part| {
+        let documents: Vec<_> = part.documents.iter().map(|d| (d.start, d.end, d.first_edit, d.end_edit)).collect();
+        parts.push(format!("{:?} {:?} {:?} {:?} {documents:?}", part.range, part.edits, part.repairs, part.notes));
+        ControlFlow::Continue(())
+    })
+    .map(|()| parts.join("\n"))
+    .map_err(|failure| format!("{:?} {:?}", failure.kind, failure.span))
+}
+
+/// Every place a split could be guessed at: a `{` after a comma.
+#[cfg(any(test, fuzzing))]
+fn possible_splits(text: &str) -> Vec<Split> {
+    let bytes = text.as_bytes();
+    let before = |at: usize| bytes[..at].iter().rposition(|&b| !is_json_whitespace(b));
+    (0..bytes.len())
+        .filter(|&at| bytes[at] == b'{')
+        .filter_map(|at| before(at).filter(|&comma| bytes[comma] == b',').map(|comma| Split { comma, at }))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Parser;
+    use super::{parse_in_parts, possible_splits, Parser};
     use crate::repair::{repair, RepairKind, RepairOptions};
 
     /// `input => repaired text, [repair kinds]`.
@@ -2068,22 +2116,6 @@ mod tests {
         parse_in_parts(parser, usize::MAX, None)
     }
 
-    /// The parse, all fields, in parts of `part_bytes`, with a second thread from `split`.
-    fn parse_in_parts(
-        parser: super::Parser<'_>,
-        part_bytes: usize,
-        split: Option<super::Split>,
-    ) -> Result<String, String> {
-        let mut parts = Vec::new();
-        super::run_parts(parser, part_bytes, split, &mut |part| {
-            let documents: Vec<_> = part.documents.iter().map(|d| (d.start, d.end, d.first_edit, d.end_edit)).collect();
-            parts.push(format!("{:?} {:?} {:?} {:?} {documents:?}", part.range, part.edits, part.repairs, part.notes));
-            std::ops::ControlFlow::Continue(())
-        })
-        .map(|()| parts.join("\n"))
-        .map_err(|failure| format!("{:?} {:?}", failure.kind, failure.span))
-    }
-
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
         /// Reading strict containers whole changes nothing the parse records,
@@ -2129,16 +2161,6 @@ mod tests {
         }
     }
 
-    /// Every place a split could be guessed at: a `{` after a comma.
-    fn splits(text: &str) -> Vec<super::Split> {
-        let bytes = text.as_bytes();
-        let before = |at: usize| bytes[..at].iter().rposition(|&b| !super::is_json_whitespace(b));
-        (0..bytes.len())
-            .filter(|&at| bytes[at] == b'{')
-            .filter_map(|at| before(at).filter(|&comma| bytes[comma] == b',').map(|comma| super::Split { comma, at }))
-            .collect()
-    }
-
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
         /// A second thread from any split, guessed right or wrong, changes
@@ -2153,6 +2175,8 @@ mod tests {
                 r#"{"orgId": "o", /* c */ "scannedTargets": [{"ip": "10.0.0.1", "ip": "x"}]}"#,
                 r#"{"orgId": [1, 2}, "x": ]"#,
                 r#"{"sessionId": {"a": {"b": [}}"#,
+                // A closer that ends the records' array and the response in one token.
+                r#"[[1} {}"#,
             ]), 1..6),
             damage in proptest::collection::vec(
                 (proptest::prelude::any::<proptest::sample::Index>(), proptest::sample::select(vec![
@@ -2177,7 +2201,7 @@ mod tests {
                 text.truncate(cut.index(text.len() + 1));
             }
             let one = parse_in_parts(super::Parser::new(&text, max_depth), part_bytes, None);
-            for split in splits(&text) {
+            for split in possible_splits(&text) {
                 let two = parse_in_parts(super::Parser::new(&text, max_depth), part_bytes, Some(split));
                 proptest::prop_assert_eq!(&two, &one, "{:?} split at {:?}", text, split);
             }
@@ -2203,6 +2227,21 @@ mod tests {
         assert_eq!(first.repairs.len() + second.repairs.len(), 16);
         assert!(!second.repairs.is_empty());
         assert_eq!(parse_in_parts(super::Parser::new(&text, 64), 0, Some(split)), parse_with(&text, 64, true));
+    }
+
+    #[test]
+    fn a_closer_that_leaves_the_records_array_makes_the_second_thread_give_up() {
+        // The '}' closes `[1`, the records' array and the response: one token
+        // from inside a record to outside the document, where the second
+        // thread has not seen the document begin (the `split` fuzz target's find).
+        let text = r#"{"value": [{"a": 1}, {"a": 2}, [1} {"b": 1}"#;
+        let [split] = possible_splits(text)[..] else { panic!("one split: {:?}", possible_splits(text)) };
+        assert!(text[split.at..].starts_with(r#"{"a": 2}"#));
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        assert!(super::Parser::at_split(text, 64, split, cancel).run_from_split().is_none());
+        let one = parse_in_parts(Parser::new(text, 64), usize::MAX, None);
+        assert!(one.as_ref().is_ok_and(|parsed| parsed.contains("MissingCloser")), "{one:?}");
+        assert_eq!(parse_in_parts(Parser::new(text, 64), usize::MAX, Some(split)), one);
     }
 
     #[test]
