@@ -36,24 +36,6 @@ use std::fs;
 use scanhist::emit::{EmitOptions, Format, RowWriter};
 use scanhist::{decode_records, repair, RepairOptions};
 
-#[test]
-fn split_target_a_closer_that_leaves_the_records_array() {
-    // Over a MiB, so that the records from about the middle on are parsed
-    // on a second thread, whose records end in a bare array closed by '}'.
-    let records: Vec<String> = (0..60_000).map(|i| format!("{{\"sessionId\": \"s{i}\"}}")).collect();
-    let input = format!("{{\"value\": [{}, [1}} {{\"b\": 1}}\n", records.join(","));
-    assert!(input.len() > 1 << 20);
-    let whole = repair(input.as_bytes(), &RepairOptions::default()).unwrap();
-    assert_eq!(whole.document_ranges().len(), 2);
-    let output =
-        assert_cmd::Command::cargo_bin("scanhist").unwrap().arg("repair").write_stdin(input.as_str()).output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(output.stdout == whole.text().as_bytes(), "stdout differs from the library's repair");
-    let log = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(log.lines().count(), whole.repairs().len() + whole.notes().len());
-    assert!(log.contains(": missing-closer: inserted ']' to close an array before '}'"), "{log}");
-}
-
 fn fixture(name: &str) -> Vec<u8> {
     fs::read(format!("{}/tests/fixtures/fuzz/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
@@ -108,4 +90,22 @@ fn diagnostics_target_an_array_first_in_a_plural_field() {
 #[test]
 fn diagnostics_target_75000_findings_on_one_long_line() {
     check_fuzz_properties(&fixture("diagnostics-long-line-75000-findings-timeout.bin"));
+}
+
+#[test]
+fn split_target_a_closer_that_leaves_the_records_array() {
+    // Over a MiB, so that the records from about the middle on are parsed
+    // on a second thread, whose records end in a bare array closed by '}'.
+    let records: Vec<String> = (0..60_000).map(|i| format!("{{\"sessionId\": \"s{i}\"}}")).collect();
+    let input = format!("{{\"value\": [{}, [1}} {{\"b\": 1}}\n", records.join(","));
+    assert!(input.len() > 1 << 20);
+    let whole = repair(input.as_bytes(), &RepairOptions::default()).unwrap();
+    assert_eq!(whole.document_ranges().len(), 2);
+    let output =
+        assert_cmd::Command::cargo_bin("scanhist").unwrap().arg("repair").write_stdin(input.as_str()).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.stdout == whole.text().as_bytes(), "stdout differs from the library's repair");
+    let log = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(log.lines().count(), whole.repairs().len() + whole.notes().len());
+    assert!(log.contains(": missing-closer: inserted ']' to close an array before '}'"), "{log}");
 }
