@@ -746,24 +746,15 @@ pub(crate) fn check_documents(text: &str, max_depth: usize) -> Option<Vec<Range<
 
 /// The length of the run of bytes at the start of `bytes` that need no care
 /// in a string: no quote, backslash or control character.
+#[inline]
 pub(crate) fn plain_run(bytes: &[u8]) -> usize {
-    // Eight bytes at a time: a word has a byte that needs care when any byte
-    // is below 0x20, or equals '"' or '\\' (classic SWAR zero-byte tests).
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
     let mut i = 0;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-        let found =
-            below_space | has_zero(word ^ (ONES * u64::from(b'"'))) | has_zero(word ^ (ONES * u64::from(b'\\')));
+    while let Some(chunk) = bytes.get(i..i + 16) {
+        let found = needs_care(chunk.try_into().expect("sixteen bytes"));
         if found != 0 {
-            // A borrow can flag bytes above a match, never below one: the
-            // lowest flag is the first byte that needs care.
-            return i + (found.trailing_zeros() / 8) as usize;
+            return i + found.trailing_zeros() as usize;
         }
-        i += 8;
+        i += 16;
     }
     while let Some(&b) = bytes.get(i) {
         if b < 0x20 || b == b'"' || b == b'\\' {
@@ -772,6 +763,55 @@ pub(crate) fn plain_run(bytes: &[u8]) -> usize {
         i += 1;
     }
     i
+}
+
+/// A mask whose lowest set bit is the first of `chunk`'s 16 bytes that
+/// needs care in a string; 0 when none does. With SSE2 (every x86-64 has it),
+/// one compare per kind of byte for all 16.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn needs_care(chunk: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_setzero_si128,
+        _mm_subs_epu8,
+    };
+    // SAFETY: SSE2 is enabled for this build (the cfg above), and the load
+    // reads the 16 bytes of `chunk`, unaligned.
+    unsafe {
+        let bytes = _mm_loadu_si128(chunk.as_ptr().cast());
+        // A control character is one that saturates to zero when 0x1f is taken away.
+        let control = _mm_cmpeq_epi8(_mm_subs_epu8(bytes, _mm_set1_epi8(0x1f)), _mm_setzero_si128());
+        let quote = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'\\' as i8));
+        _mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash))) as u32
+    }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+use needs_care_in_words as needs_care;
+
+/// [`needs_care`] without SSE2, eight bytes at a time: a word has a byte
+/// that needs care when any byte is below 0x20, or equals '"' or '\\'
+/// (classic SWAR zero-byte tests).
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+#[inline(always)]
+fn needs_care_in_words(chunk: &[u8; 16]) -> u32 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    let first_in_word = |at: usize| {
+        let word = u64::from_le_bytes(chunk[at..at + 8].try_into().expect("eight bytes"));
+        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+        let found =
+            below_space | has_zero(word ^ (ONES * u64::from(b'"'))) | has_zero(word ^ (ONES * u64::from(b'\\')));
+        // A borrow can flag bytes above a match, never below one: the lowest
+        // flag is the first byte that needs care.
+        (found != 0).then(|| found.trailing_zeros() / 8)
+    };
+    match first_in_word(0).or_else(|| first_in_word(8).map(|byte| byte + 8)) {
+        Some(byte) => 1 << byte,
+        None => 0,
+    }
 }
 
 /// Whether a member follows in the object being read at `pos` of `bytes`,
@@ -1043,6 +1083,17 @@ pub(crate) mod tests {
         fn plain_runs_end_at_the_first_byte_that_needs_care(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
             let first = bytes.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').unwrap_or(bytes.len());
             prop_assert_eq!(plain_run(&bytes), first);
+        }
+
+        /// The SSE2 reading and the one in words (other targets') find the same first byte.
+        #[test]
+        fn both_ways_of_finding_a_byte_that_needs_care_agree(
+            chunk in prop::array::uniform16(prop_oneof![
+                any::<u8>(),
+                prop::sample::select(vec![0x00, 0x1f, 0x20, b'"', b'\\', 0x7f, 0x80, 0xff]),
+            ]),
+        ) {
+            prop_assert_eq!(needs_care(&chunk).trailing_zeros(), needs_care_in_words(&chunk).trailing_zeros());
         }
 
         #[test]
