@@ -134,10 +134,10 @@ impl<'a> Cursor<'a> {
         self.skip_whitespace();
         let start = self.pos;
         loop {
-            self.skip_whitespace();
+            let kind = self.peek()?;
             let at = self.pos;
-            match self.peek()? {
-                kind @ (Kind::Object | Kind::Array) => {
+            match kind {
+                Kind::Object | Kind::Array => {
                     self.open(kind == Kind::Object)?;
                     self.lenient.push(Frame {
                         object: kind == Kind::Object,
