@@ -10,6 +10,7 @@ mod repair;
 
 use std::fs;
 use std::io::{self, Read, Seek, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -70,8 +71,8 @@ struct Input {
 /// may back with huge pages.
 enum Bytes {
     Heap(Vec<u8>),
-    /// An anonymous mapping and how much of it the file filled.
-    Mapped(memmap2::Mmap, usize),
+    /// An anonymous mapping and where in it the file's bytes are.
+    Mapped(memmap2::Mmap, Range<usize>),
 }
 
 impl std::ops::Deref for Bytes {
@@ -80,7 +81,7 @@ impl std::ops::Deref for Bytes {
     fn deref(&self) -> &[u8] {
         match self {
             Bytes::Heap(bytes) => bytes,
-            Bytes::Mapped(map, len) => &map[..*len],
+            Bytes::Mapped(map, bytes) => &map[bytes.clone()],
         }
     }
 }
@@ -89,6 +90,11 @@ impl std::ops::Deref for Bytes {
 /// huge pages: reading 50 MB then takes about half the page faults' time,
 /// and typing it fewer TLB misses (BENCHMARKS.md).
 const HUGE_PAGES_FROM: u64 = 4 << 20;
+
+/// The size of a transparent huge page (x86-64; AArch64 with 4 KiB pages).
+/// The kernel backs an advised range with huge pages only where aligned
+/// ones fit in it whole, so a large file's bytes are read to one's start.
+const HUGE_PAGE: usize = 2 << 20;
 
 /// Reads `path`, or stdin for `None` or `-`.
 fn read_input(path: Option<&PathBuf>) -> anyhow::Result<Input> {
@@ -108,25 +114,38 @@ fn read_input(path: Option<&PathBuf>) -> anyhow::Result<Input> {
 fn read_file(path: &Path) -> io::Result<Bytes> {
     let mut file = fs::File::open(path)?;
     let len = file.metadata()?.len();
-    let Some(len) = usize::try_from(len).ok().filter(|_| len >= HUGE_PAGES_FROM) else {
+    // A huge page more than the whole huge pages the bytes need, to start
+    // them at one wherever the mapping lands: what is never touched costs
+    // address space only.
+    let mapped = |len: usize| len.checked_next_multiple_of(HUGE_PAGE)?.checked_add(HUGE_PAGE);
+    let Some((len, mapped)) =
+        usize::try_from(len).ok().filter(|_| len >= HUGE_PAGES_FROM).and_then(|len| Some((len, mapped(len)?)))
+    else {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         return Ok(Bytes::Heap(bytes));
     };
-    let mut map = memmap2::MmapMut::map_anon(len)?;
+    let mut map = memmap2::MmapMut::map_anon(mapped)?;
+    let start = (HUGE_PAGE - map.as_ptr().addr() % HUGE_PAGE) % HUGE_PAGE;
     // A hint (Linux only): where it is not taken, the pages are small, as on the heap.
     #[cfg(target_os = "linux")]
-    let _ = map.advise(memmap2::Advice::HugePage);
-    let filled = fill(&file, &mut map)?;
+    {
+        // The bytes' last huge page only if they fill half of it: a huge
+        // page takes its whole size of memory.
+        let whole = len - len % HUGE_PAGE;
+        let advised = if len - whole >= HUGE_PAGE / 2 { whole + HUGE_PAGE } else { whole };
+        let _ = map.advise_range(memmap2::Advice::HugePage, start, advised);
+    }
+    let filled = fill(&file, &mut map[start..start + len])?;
     // A file that grew since its length was taken is read whole, on the heap.
     let mut rest = Vec::new();
     file.seek(io::SeekFrom::Start(filled as u64))?;
     if filled == len && file.read_to_end(&mut rest)? > 0 {
-        let mut bytes = map.to_vec();
+        let mut bytes = map[start..start + len].to_vec();
         bytes.append(&mut rest);
         return Ok(Bytes::Heap(bytes));
     }
-    Ok(Bytes::Mapped(map.make_read_only()?, filled))
+    Ok(Bytes::Mapped(map.make_read_only()?, start..start + filled))
 }
 
 /// Fills `buffer` from the start of `file`, the second half on a second
@@ -228,15 +247,22 @@ mod tests {
     }
 
     #[test]
-    fn large_files_are_read_whole_into_mapped_memory_and_small_ones_onto_the_heap() {
+    fn large_files_are_read_whole_into_mapped_memory_from_a_huge_page_and_small_ones_onto_the_heap() {
+        use super::{HUGE_PAGE, HUGE_PAGES_FROM};
         let dir = tempfile::tempdir().unwrap();
-        let large: Vec<u8> = (0..super::HUGE_PAGES_FROM as usize + 3).map(|i| (i % 251) as u8).collect();
-        for (name, content, mapped) in [("large", &large[..], true), ("small", &large[..1000], false)] {
-            let path = dir.path().join(name);
+        let from = HUGE_PAGES_FROM as usize;
+        let large: Vec<u8> = (0..from + HUGE_PAGE).map(|i| (i % 251) as u8).collect();
+        // Ending just into a huge page, at half of one, and just short of one.
+        let lengths = [(from + 3, true), (from + HUGE_PAGE / 2, true), (from + HUGE_PAGE - 1, true), (1000, false)];
+        for (len, mapped) in lengths {
+            let (path, content) = (dir.path().join(len.to_string()), &large[..len]);
             std::fs::write(&path, content).unwrap();
             let bytes = super::read_file(&path).unwrap();
-            assert_eq!(matches!(bytes, super::Bytes::Mapped(..)), mapped, "{name}");
-            assert!(*bytes == *content, "{name}: the bytes read differ from the file");
+            assert_eq!(matches!(bytes, super::Bytes::Mapped(..)), mapped, "{len}");
+            assert!(*bytes == *content, "{len}: the bytes read differ from the file");
+            if mapped {
+                assert_eq!(bytes.as_ptr().addr() % HUGE_PAGE, 0, "{len}: the bytes start inside a huge page");
+            }
         }
     }
 }
