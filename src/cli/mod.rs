@@ -148,31 +148,52 @@ fn read_file(path: &Path) -> io::Result<Bytes> {
     Ok(Bytes::Mapped(map.make_read_only()?, start..start + filled))
 }
 
-/// Fills `buffer` from the start of `file`, the second half on a second
-/// thread (the copy and the page faults split between two cores); returns
-/// how much of it the file filled, up to the first short read.
+/// Fills `buffer` from the start of `file`, a huge page at a time, on this
+/// thread and a second one that takes the next page from when it starts
+/// (the copy and the page faults split between two cores, however late the
+/// second one gets one); returns how much of it the file filled, up to the
+/// first short read.
 #[cfg(unix)]
 fn fill(file: &fs::File, buffer: &mut [u8]) -> io::Result<usize> {
+    fill_in_chunks(file, buffer, HUGE_PAGE)
+}
+
+/// [`fill`], `chunk` bytes at a time.
+#[cfg(unix)]
+fn fill_in_chunks(file: &fs::File, buffer: &mut [u8], chunk: usize) -> io::Result<usize> {
     use std::os::unix::fs::FileExt;
-    let read_from = |part: &mut [u8], offset: usize| {
-        read_until_full(part, |rest, filled| file.read_at(rest, (offset + filled) as u64))
-    };
-    let half = buffer.len() / 2;
-    let halves = std::thread::scope(|scope| {
-        let (first, second) = buffer.split_at_mut(half);
-        let second_read = std::thread::Builder::new().spawn_scoped(scope, move || read_from(second, half)).ok()?;
-        let first_filled = read_from(first, 0);
-        let second_filled = second_read.join().unwrap_or_else(|panicked| std::panic::resume_unwind(panicked));
-        Some((first_filled, second_filled))
-    });
-    match halves {
-        Some((first_filled, second_filled)) => {
-            let first_filled = first_filled?;
-            Ok(if first_filled < half { first_filled } else { half + second_filled? })
+    use std::sync::{Mutex, PoisonError};
+    let chunks = Mutex::new(buffer.chunks_mut(chunk).enumerate());
+    // Each chunk's index, length, and how much of it was filled.
+    let read_chunks = || -> io::Result<Vec<(usize, usize, usize)>> {
+        let mut read = Vec::new();
+        loop {
+            let next = chunks.lock().unwrap_or_else(PoisonError::into_inner).next();
+            let Some((index, part)) = next else {
+                return Ok(read);
+            };
+            let offset = index * chunk;
+            let filled = read_until_full(part, |rest, filled| file.read_at(rest, (offset + filled) as u64))?;
+            read.push((index, part.len(), filled));
         }
-        // No thread to be had: one read after the other.
-        None => read_from(buffer, 0),
+    };
+    let (mine, theirs) = std::thread::scope(|scope| {
+        // No thread to be had: this one reads every chunk.
+        let theirs = std::thread::Builder::new().spawn_scoped(scope, read_chunks).ok();
+        let mine = read_chunks();
+        (mine, theirs.map(|theirs| theirs.join().unwrap_or_else(|panicked| std::panic::resume_unwind(panicked))))
+    });
+    let mut read = mine?;
+    read.extend(theirs.transpose()?.into_iter().flatten());
+    read.sort_unstable();
+    let mut filled = 0;
+    for (_, len, chunk_filled) in read {
+        filled += chunk_filled;
+        if chunk_filled < len {
+            break;
+        }
     }
+    Ok(filled)
 }
 
 /// Fills `buffer` from the start of `file`; returns how much of it the file filled.
@@ -235,14 +256,19 @@ mod tests {
     fn a_file_shorter_than_its_buffer_fills_only_what_it_holds() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("short");
-        // Either side of the halves' boundary, which is at 500.
-        for len in [0, 1, 499, 500, 501, 999, 1000] {
+        // Either side of chunks' boundaries: 100 bytes each, and one of 1000.
+        for len in [0, 1, 99, 100, 101, 499, 500, 501, 999, 1000] {
             let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             std::fs::write(&path, &content).unwrap();
-            let mut buffer = vec![0xFF; 1000];
-            let filled = super::fill(&std::fs::File::open(&path).unwrap(), &mut buffer).unwrap();
-            assert_eq!(filled, len);
-            assert!(buffer[..len] == content[..], "{len}: the bytes read differ from the file");
+            for chunk in [100, 1000] {
+                let mut buffer = vec![0xFF; 1000];
+                let filled = super::fill_in_chunks(&std::fs::File::open(&path).unwrap(), &mut buffer, chunk).unwrap();
+                assert_eq!(filled, len, "{len} in chunks of {chunk}");
+                assert!(
+                    buffer[..len] == content[..],
+                    "{len} in chunks of {chunk}: the bytes read differ from the file"
+                );
+            }
         }
     }
 
