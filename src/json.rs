@@ -193,7 +193,7 @@ impl Frame<'_> {
 /// last bytes: equal keys get the same bit, and the keys of a record mostly
 /// different ones.
 #[inline]
-fn key_bit(raw: &str) -> u64 {
+pub(crate) fn key_bit(raw: &str) -> u64 {
     let bytes = raw.as_bytes();
     let (first, last) = (bytes.first().copied().unwrap_or(0), bytes.last().copied().unwrap_or(0));
     1 << (((bytes.len() << 3) ^ usize::from(last) ^ (usize::from(first) << 1)) & 63)

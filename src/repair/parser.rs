@@ -31,7 +31,7 @@ use std::thread;
 
 use super::edits::Edit;
 use super::{Note, NoteKind, Repair, RepairErrorKind, RepairKind, Threads};
-use crate::json::{Cursor, Lenience};
+use crate::json::{key_bit, Cursor, Lenience};
 use crate::span::Span;
 
 /// What the parser found in one part of the text, in decoded-text coordinates.
@@ -255,6 +255,9 @@ struct Frame<'t> {
     /// they moved to once there were many.
     keys_base: usize,
     key_set: Option<HashSet<Cow<'t, str>>>,
+    /// Objects: the bits of the keys so far ([`key_bit`]); a key whose bit
+    /// is not set is new, with no look at the others.
+    key_bits: u64,
 }
 
 impl Frame<'_> {
@@ -271,6 +274,7 @@ impl Frame<'_> {
             members: 0,
             keys_base,
             key_set: None,
+            key_bits: 0,
         }
     }
 }
@@ -1209,10 +1213,13 @@ impl<'t> Parser<'t> {
         frame.state = State::AfterKey;
 
         let seen = &self.keys[frame.keys_base..];
+        let bit = key_bit(&key);
+        let maybe_seen = frame.key_bits & bit != 0;
+        frame.key_bits |= bit;
         let duplicate = match &mut frame.key_set {
             Some(set) => !set.insert(key.clone()),
             None => {
-                let duplicate = seen.contains(&key);
+                let duplicate = maybe_seen && seen.contains(&key);
                 if seen.len() >= LINEAR_KEY_SCAN {
                     frame.key_set = Some(self.keys.drain(frame.keys_base..).chain([key.clone()]).collect());
                 } else {
