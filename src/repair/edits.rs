@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::io::{self, IoSlice, Write};
 use std::ops::Range;
 
 use super::parser::Document;
@@ -156,7 +157,7 @@ impl Pending {
 
     /// Hands `put` the output, piece by piece, in order: the untouched text
     /// between edits and what each inserts.
-    pub fn pieces(&self, text: &str, mut put: impl FnMut(&str)) {
+    pub fn pieces<'s>(&'s self, text: &'s str, mut put: impl FnMut(&'s str)) {
         let mut walk = Walk::from(self.part.start);
         for edit in &self.edits {
             walk.step(text, edit, &mut put);
@@ -164,11 +165,108 @@ impl Pending {
         walk.finish(text, self.part.end, put);
     }
 
+    /// Writes the output to `out`, many pieces to a call ([`Gathered`]).
+    pub fn write(&self, text: &str, out: &mut impl Write) -> io::Result<()> {
+        let mut gathered = Gathered::new(out);
+        self.pieces(text, |piece| gathered.put(piece));
+        gathered.finish()
+    }
+
     /// The output, built whole.
     pub fn output(&self, text: &str) -> String {
         let mut output = String::with_capacity(output_len(&self.part, &self.edits));
         self.pieces(text, |piece| output.push_str(piece));
         output
+    }
+}
+
+/// Pieces of text on their way to a writer, handed on in vectored writes
+/// (`writev`) of up to [`GATHERED_PIECES`] each: long pieces where they lie,
+/// short ones copied together first. A repair's output is its input's text
+/// between edits (hundreds of bytes each in damaged input) and what the edits
+/// insert (a byte or two); copying every piece into a write buffer first made
+/// writing 5 MiB of it take a third longer (BENCHMARKS.md).
+struct Gathered<'p, 'w, W: Write> {
+    out: &'w mut W,
+    pieces: Vec<Gathering<'p>>,
+    short: Vec<u8>,
+    written: io::Result<()>,
+}
+
+/// A piece in [`Gathered`]: a long one as it is, or where short ones were
+/// copied to.
+enum Gathering<'p> {
+    Long(&'p [u8]),
+    Short(Range<usize>),
+}
+
+/// How many pieces a vectored write hands on at most (`IOV_MAX` on Linux).
+const GATHERED_PIECES: usize = 1024;
+
+/// Pieces shorter than this are copied together.
+const SHORT_PIECE: usize = 64;
+
+/// How many bytes of short pieces are held at most before they are written.
+const SHORT_BYTES: usize = 16 << 10;
+
+impl<'p, 'w, W: Write> Gathered<'p, 'w, W> {
+    fn new(out: &'w mut W) -> Self {
+        Gathered {
+            out,
+            pieces: Vec::with_capacity(GATHERED_PIECES),
+            short: Vec::with_capacity(SHORT_BYTES + SHORT_PIECE),
+            written: Ok(()),
+        }
+    }
+
+    fn put(&mut self, piece: &'p str) {
+        if piece.is_empty() || self.written.is_err() {
+            return;
+        }
+        if piece.len() >= SHORT_PIECE {
+            self.pieces.push(Gathering::Long(piece.as_bytes()));
+        } else {
+            // Short pieces in a row are copied to one place, one slice.
+            let start = self.short.len();
+            self.short.extend_from_slice(piece.as_bytes());
+            match self.pieces.last_mut() {
+                Some(Gathering::Short(copied)) => copied.end = self.short.len(),
+                _ => self.pieces.push(Gathering::Short(start..self.short.len())),
+            }
+        }
+        if self.pieces.len() == GATHERED_PIECES || self.short.len() >= SHORT_BYTES {
+            self.written = self.write_gathered();
+        }
+    }
+
+    fn write_gathered(&mut self) -> io::Result<()> {
+        let short = &self.short;
+        let mut slices: Vec<IoSlice<'_>> = (self.pieces.iter())
+            .map(|piece| match piece {
+                Gathering::Long(bytes) => IoSlice::new(bytes),
+                Gathering::Short(copied) => IoSlice::new(&short[copied.clone()]),
+            })
+            .collect();
+        let mut unwritten = &mut slices[..];
+        while !unwritten.is_empty() {
+            match self.out.write_vectored(unwritten) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => IoSlice::advance_slices(&mut unwritten, written),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        self.pieces.clear();
+        self.short.clear();
+        Ok(())
+    }
+
+    /// Writes what is left; the first error, if one stopped the writing.
+    fn finish(mut self) -> io::Result<()> {
+        if self.written.is_ok() && !self.pieces.is_empty() {
+            self.written = self.write_gathered();
+        }
+        self.written
     }
 }
 
@@ -232,7 +330,7 @@ impl Walk {
     /// Applies `edit`, handing `put` the untouched text before it and then
     /// what it inserts; returns its anchor.
     #[inline]
-    fn step(&mut self, text: &str, edit: &Edit, mut put: impl FnMut(&str)) -> Anchor {
+    fn step<'s>(&mut self, text: &'s str, edit: &'s Edit, mut put: impl FnMut(&'s str)) -> Anchor {
         if edit.start > self.cursor {
             put(&text[self.cursor..edit.start]);
         }
@@ -254,7 +352,7 @@ impl Walk {
     }
 
     /// Hands `put` the untouched text after the last edit, up to `end`.
-    fn finish(self, text: &str, end: usize, mut put: impl FnMut(&str)) {
+    fn finish<'s>(self, text: &'s str, end: usize, mut put: impl FnMut(&'s str)) {
         put(&text[self.cursor..end]);
     }
 }
@@ -335,6 +433,9 @@ mod tests {
         pending.pieces(text, |piece| pieces.push_str(piece));
         assert_eq!(pieces, applied.output);
         assert_eq!(pending.output(text), applied.output);
+        let mut written = Vec::new();
+        pending.write(text, &mut written).unwrap();
+        assert_eq!(written, applied.output.as_bytes());
         assert_eq!(pending_documents, applied.documents);
         assert_eq!((map.base, &map.anchors), (applied.map.base, &applied.map.anchors));
         applied
@@ -416,6 +517,66 @@ mod tests {
                 .collect();
             applied_both_ways(&text, 1..text.len(), edits, Vec::new);
         }
+    }
+
+    /// A writer that takes at most `most` bytes a call, vectored or not,
+    /// and then fails if it is told to.
+    struct Trickle {
+        written: Vec<u8>,
+        most: usize,
+        fail: bool,
+        calls: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.write_vectored(&[IoSlice::new(buf)])
+        }
+
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.calls += 1;
+            if self.fail {
+                return Err(io::Error::other("the disk is full"));
+            }
+            let mut left = self.most;
+            for buf in bufs {
+                let taken = buf.len().min(left);
+                self.written.extend_from_slice(&buf[..taken]);
+                left -= taken;
+            }
+            Ok(self.most - left)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn many_pieces_short_and_long_are_written_whole_through_short_writes() {
+        // Edits 2 to 100 bytes apart, half of them inserting: more pieces
+        // than one vectored write hands on, and more short ones than are held.
+        let text: String = (0..400_000u32).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let mut at = 0;
+        let edits: Vec<Edit> = [2, 3, 100, 70]
+            .into_iter()
+            .cycle()
+            .map_while(|gap| {
+                at += gap;
+                (at + 1 < text.len()).then(|| edit(at, at + 1, if at % 2 == 0 { "" } else { "xy" }))
+            })
+            .collect();
+        let (pending, ..) = Pending::new(0..text.len(), edits, Vec::new());
+        let expected = pending.output(&text);
+        for most in [1, 7, 1 << 20] {
+            let mut out = Trickle { written: Vec::new(), most, fail: false, calls: 0 };
+            pending.write(&text, &mut out).unwrap();
+            assert!(out.written == expected.as_bytes(), "written {most} bytes a call");
+        }
+        // A failing writer: its error, after one call.
+        let mut failing = Trickle { written: Vec::new(), most: 1 << 20, fail: true, calls: 0 };
+        let error = pending.write(&text, &mut failing).unwrap_err();
+        assert_eq!((error.to_string().as_str(), failing.calls), ("the disk is full", 1));
     }
 
     proptest::proptest! {

@@ -309,15 +309,7 @@ impl<'a> Repaired<'a> {
     /// from the edits, piece by piece, and not kept.
     pub(crate) fn write_text(&self, out: &mut impl io::Write) -> io::Result<()> {
         match &self.text {
-            Text::Pending { decoded, edits, made } if made.get().is_none() => {
-                let mut written = Ok(());
-                edits.pieces(decoded, |piece| {
-                    if written.is_ok() {
-                        written = out.write_all(piece.as_bytes());
-                    }
-                });
-                written
-            }
+            Text::Pending { decoded, edits, made } if made.get().is_none() => edits.write(decoded, out),
             _ => out.write_all(self.text().as_bytes()),
         }
     }
