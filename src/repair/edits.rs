@@ -186,8 +186,8 @@ impl Pending {
 /// between edits (hundreds of bytes each in damaged input) and what the edits
 /// insert (a byte or two); copying every piece into a write buffer first made
 /// writing 5 MiB of it take a third longer (BENCHMARKS.md).
-struct Gathered<'p, 'w, W: Write> {
-    out: &'w mut W,
+struct Gathered<'p, W: Write> {
+    out: W,
     pieces: Vec<Gathering<'p>>,
     short: Vec<u8>,
     written: io::Result<()>,
@@ -209,8 +209,8 @@ const SHORT_PIECE: usize = 64;
 /// How many bytes of short pieces are held at most before they are written.
 const SHORT_BYTES: usize = 16 << 10;
 
-impl<'p, 'w, W: Write> Gathered<'p, 'w, W> {
-    fn new(out: &'w mut W) -> Self {
+impl<'p, W: Write> Gathered<'p, W> {
+    fn new(out: W) -> Self {
         Gathered {
             out,
             pieces: Vec::with_capacity(GATHERED_PIECES),
@@ -519,8 +519,8 @@ mod tests {
         }
     }
 
-    /// A writer that takes at most `most` bytes a call, vectored or not,
-    /// and then fails if it is told to.
+    /// A writer that takes at most `most` bytes a call, vectored or not, or
+    /// fails every call.
     struct Trickle {
         written: Vec<u8>,
         most: usize,
