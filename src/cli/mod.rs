@@ -117,9 +117,9 @@ fn read_file(path: &Path) -> io::Result<Bytes> {
     // A huge page more than the whole huge pages the bytes need, to start
     // them at one wherever the mapping lands: what is never touched costs
     // address space only.
-    let mapped = |len: usize| len.checked_next_multiple_of(HUGE_PAGE)?.checked_add(HUGE_PAGE);
+    let with_slack = |len: usize| len.checked_next_multiple_of(HUGE_PAGE)?.checked_add(HUGE_PAGE);
     let Some((len, mapped)) =
-        usize::try_from(len).ok().filter(|_| len >= HUGE_PAGES_FROM).and_then(|len| Some((len, mapped(len)?)))
+        usize::try_from(len).ok().filter(|_| len >= HUGE_PAGES_FROM).and_then(|len| Some((len, with_slack(len)?)))
     else {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
